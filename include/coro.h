@@ -1,0 +1,169 @@
+/*
+ * libcoro: stackful coroutines for C.
+ *
+ * A coroutine runs an entry function on a stack of its own. Control moves in
+ * two ways, which may be mixed freely:
+ *
+ *   asymmetric  coro_resume() runs a suspended coroutine until it calls
+ *               coro_yield() or its entry returns; control then comes back to
+ *               the resumer.
+ *   symmetric   coro_transfer() hands control directly to any suspended
+ *               coroutine, or to a thread's own context.
+ *
+ * The one rule that ties the two together: a transfer's target takes the place
+ * of the context that transferred. Its yield, or the return of its entry, goes
+ * where the transferring context's yield would have gone: to whoever resumed
+ * the chain. A context that nobody resumed (the chain was started with a
+ * transfer from the thread's own context) yields and returns to the thread's
+ * own context.
+ *
+ * Every call that can fail returns an int: CORO_OK (0) or one of
+ * enum coro_result. A call that fails changes nothing. The library never
+ * prints and never aborts.
+ */
+#ifndef CORO_H
+#define CORO_H
+
+#include <stddef.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#if defined(_WIN32) && defined(CORO_SHARED_BUILD)
+#define CORO_API __declspec(dllexport)
+#elif defined(__GNUC__)
+#define CORO_API __attribute__((visibility("default")))
+#else
+#define CORO_API
+#endif
+
+/* A coroutine, or a thread's own context (see coro_thread()). Opaque. */
+typedef struct coro coro;
+
+/* The entry of a coroutine. It receives the value of the first resume (or
+ * transfer) into the coroutine; what it returns is delivered to the context
+ * that control goes to when it ends, and the coroutine is then dead. */
+typedef void *(*coro_entry)(void *value);
+
+/* Lua's four states. */
+enum coro_status {
+    CORO_SUSPENDED, /* created and not started, or stopped in yield/transfer */
+    CORO_RUNNING,   /* the context executing now, on this thread or another */
+    CORO_NORMAL,    /* active, but waiting in coro_resume() for a coroutine */
+    CORO_DEAD       /* its entry has returned */
+};
+
+enum coro_result {
+    CORO_OK = 0,
+    CORO_EINVAL,   /* a NULL argument, or options that contradict each other */
+    CORO_EDEAD,    /* the coroutine has finished: it cannot run again */
+    CORO_ERUNNING, /* the coroutine is running (the caller itself, or on another thread) */
+    CORO_ENORMAL,  /* the coroutine is waiting for a coroutine it resumed */
+    CORO_EOUTSIDE, /* coro_yield() called outside any coroutine */
+    CORO_ETHREAD,  /* a thread's own context cannot be resumed or destroyed */
+    CORO_ESTACK,   /* the stack is smaller than CORO_STACK_MIN */
+    CORO_ENOMEM    /* out of memory, or the kernel refused another mapping */
+};
+
+/* Usable stack bytes a coroutine is given when the options say nothing. The
+ * memory is reserved, not committed: only the pages a coroutine touches
+ * become resident. */
+#define CORO_STACK_DEFAULT ((size_t)256 * 1024)
+
+/* The smallest stack that coro_create() accepts, in usable bytes (after the
+ * coroutine's own bookkeeping, which lives at the top of its stack). Enough
+ * for a few small frames; anything calling printf wants 16 KiB or more. */
+#define CORO_STACK_MIN ((size_t)4096)
+
+/* guard_size value asking for no guard region at all. */
+#define CORO_NO_GUARD ((size_t)-1)
+
+/* Options for coro_create(). Zero-initialise and set what you need: every
+ * zero field means its default, and the defaults are the safe choice. */
+struct coro_options {
+    /* Usable stack bytes, rounded up to whole pages. 0: CORO_STACK_DEFAULT. */
+    size_t stack_size;
+    /* Bytes of inaccessible memory below the stack, rounded up to whole
+     * pages, so that an overflow faults instead of overwriting memory.
+     * 0: one page. CORO_NO_GUARD: none. */
+    size_t guard_size;
+    /* Caller-supplied stack memory of stack_size bytes (which must then be
+     * set). The library uses it as it is: no guard, nothing freed at
+     * destroy; its top holds the coroutine's bookkeeping. NULL: the library
+     * maps a guarded stack. */
+    void *stack;
+    /* For diagnostics; copied (at most CORO_NAME_MAX - 1 bytes kept). */
+    const char *name;
+    /* Returned by coro_user_data(). */
+    void *user_data;
+};
+
+#define CORO_NAME_MAX 32
+
+/* Creates a suspended coroutine that will run entry. opts may be NULL for
+ * all defaults. On success stores it in *out; on failure *out is untouched.
+ * Errors: CORO_EINVAL (out or entry NULL, stack given without stack_size),
+ * CORO_ESTACK, CORO_ENOMEM. */
+CORO_API int coro_create(coro **out, coro_entry entry, const struct coro_options *opts);
+
+/* Frees a suspended or dead coroutine without running anything on its
+ * stack: a coroutine destroyed while suspended never resumes, and whatever
+ * its frames held is the caller's to release. Errors: CORO_EINVAL (NULL),
+ * CORO_ERUNNING, CORO_ENORMAL, CORO_ETHREAD. */
+CORO_API int coro_destroy(coro *co);
+
+/* Runs the suspended coroutine co, delivering value to it (as its entry's
+ * argument on the first run, as the result of its pending coro_yield() or
+ * coro_transfer() later). Returns once control comes back to the caller:
+ * the value co yielded, or its entry's return value when it ended, is
+ * stored in *result (if result is not NULL). Meanwhile the caller is
+ * CORO_NORMAL. Errors: CORO_EINVAL (NULL co), CORO_EDEAD, CORO_ERUNNING,
+ * CORO_ENORMAL, CORO_ETHREAD. */
+CORO_API int coro_resume(coro *co, void *value, void **result);
+
+/* Suspends the running coroutine and sends value to the context it yields
+ * to (its resumer; see the rule at the top of this file). Returns when the
+ * coroutine runs again, with the value it was resumed or transferred with
+ * in *resumed_with (if not NULL). Errors: CORO_EOUTSIDE. */
+CORO_API int coro_yield(void *value, void **resumed_with);
+
+/* Suspends the running context and runs target, which takes the caller's
+ * place: target's yield or return goes where the caller's would have gone.
+ * target is a suspended coroutine or a thread's own context that
+ * transferred away. Returns when control comes back, with the value passed
+ * in *result (if not NULL). Errors: CORO_EINVAL (NULL), CORO_EDEAD,
+ * CORO_ERUNNING (includes target == caller), CORO_ENORMAL. */
+CORO_API int coro_transfer(coro *target, void *value, void **result);
+
+/* The status of co. A NULL co reads as CORO_DEAD. */
+CORO_API enum coro_status coro_status(const coro *co);
+
+/* The context running on the calling thread: a coroutine, or the thread's
+ * own context when no coroutine runs. Never NULL. */
+CORO_API coro *coro_running(void);
+
+/* The calling thread's own context: the stack the thread started on. It can
+ * be a transfer target, so that a scheduler written with coro_transfer()
+ * alone can hand control back to it. */
+CORO_API coro *coro_thread(void);
+
+/* Nonzero when the caller runs inside a coroutine. */
+CORO_API int coro_inside(void);
+
+/* The name given at creation ("" when none; "thread" for a thread's own
+ * context). NULL co: NULL. */
+CORO_API const char *coro_name(const coro *co);
+
+/* The user pointer given at creation or by coro_set_user_data(). */
+CORO_API void *coro_user_data(const coro *co);
+CORO_API void coro_set_user_data(coro *co, void *user_data);
+
+/* A fixed English sentence describing a coro_result value. */
+CORO_API const char *coro_strerror(int result);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* CORO_H */

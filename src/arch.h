@@ -1,0 +1,58 @@
+/*
+ * The arch contract: the only things libcoro cannot write in C. One .S file
+ * per ABI under src/arch/ implements exactly these two functions; everything
+ * else (states, values, stacks, sanitizer hooks) is portable C in coro.c.
+ *
+ * This header is included by C and by the assembly files, so it holds only
+ * #defines outside the __ASSEMBLER__ guard.
+ *
+ * switch  Saves the caller's callee-saved registers (integer, floating point
+ *         and the FP control state the ABI makes callee-saved) on its own
+ *         stack, stores the stack pointer in *save_sp, loads load_sp,
+ *         restores the registers saved there and returns value to the code
+ *         that was suspended there. A suspended stack pointer is therefore
+ *         the only state of a suspended context.
+ *
+ * make    Builds a suspended frame just below stack_top so that the first
+ *         switch to the returned stack pointer enters a trampoline that calls
+ *         start(value, arg) on the new stack, aligned as the ABI requires for
+ *         a call, where value is what that first switch passed. start must
+ *         never return; if it did, the trampoline traps. The trampoline's
+ *         unwind information marks the return address undefined, so
+ *         debuggers and unwinders stop at the coroutine's root. The frame
+ *         starts with the FP control state of the thread calling make.
+ *         stack_bottom is the lowest usable address (above any guard); only
+ *         ABIs whose thread block describes the stack (Win64) use it.
+ */
+#ifndef CORO_ARCH_H
+#define CORO_ARCH_H
+
+/* Bytes of one suspended frame, return address included. Used by the core
+ * to check that a stack can hold at least a frame plus CORO_STACK_MIN. */
+#if defined(__x86_64__) && defined(_WIN64)
+#define CORO_ARCH_FRAME_SIZE 256
+#elif defined(__x86_64__)
+#define CORO_ARCH_FRAME_SIZE 64
+#elif defined(__aarch64__)
+#define CORO_ARCH_FRAME_SIZE 176
+#elif defined(__arm__)
+#define CORO_ARCH_FRAME_SIZE 112
+#elif defined(__riscv) && __riscv_xlen == 64
+#define CORO_ARCH_FRAME_SIZE 208
+#else
+#error "libcoro: no context switch for this architecture"
+#endif
+
+/* Alignment every ABI we support accepts for a fresh stack top. */
+#define CORO_ARCH_STACK_ALIGN 16
+
+#ifndef __ASSEMBLER__
+
+typedef void (*coro_arch_start_fn)(void *value, void *arg);
+
+void *coro_arch_switch(void **save_sp, void *load_sp, void *value);
+void *coro_arch_make(void *stack_top, void *stack_bottom, coro_arch_start_fn start, void *arg);
+
+#endif /* __ASSEMBLER__ */
+
+#endif /* CORO_ARCH_H */

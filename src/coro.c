@@ -1,0 +1,318 @@
+/*
+ * The portable core: coroutine states, the resume/yield/transfer rules and
+ * the values passed, on top of the two-function arch contract (arch.h) and
+ * the stack allocator (stack.h).
+ *
+ * Invariant (per thread): the RUNNING context and the NORMAL ones form one
+ * chain, running -> resumer -> resumer ... ; resume pushes onto it, yield and
+ * return pop it, transfer replaces its head. Only the chain's last context
+ * has no resumer; when that one is a coroutine, the thread's own context is
+ * off the chain (SUSPENDED in a transfer), and a yield or return with no
+ * resumer goes back to it.
+ */
+#include "coro.h"
+
+#include <stdint.h>
+#include <string.h>
+
+#include "arch.h"
+#include "stack.h"
+
+enum coro_kind {
+    KIND_THREAD,        /* a thread's own context: never created, never freed */
+    KIND_MAPPED_STACK,  /* the library mapped the stack, and frees it */
+    KIND_CALLER_STACK   /* the caller owns the stack memory */
+};
+
+/* Lives at the top of its coroutine's stack (no separate allocation), or in
+ * thread-local storage for a thread's own context. */
+struct coro {
+    void *sp;               /* saved stack pointer while not running */
+    struct coro *resumer;   /* where yield and return go; NULL: the thread's own context */
+    enum coro_status status;
+    enum coro_kind kind;
+    coro_entry entry;
+    void *user_data;
+    struct coro_stack stack;
+    char name[CORO_NAME_MAX];
+};
+
+struct thread_state {
+    struct coro *running;   /* NULL until the thread first uses libcoro */
+    struct coro self;       /* the thread's own context */
+};
+
+#if defined(__GNUC__) && !defined(_WIN32)
+/* initial-exec: a plain thread-pointer-relative load instead of a call to
+ * __tls_get_addr on every switch in the shared library. */
+#define THREAD_LOCAL _Thread_local __attribute__((tls_model("initial-exec")))
+#else
+#define THREAD_LOCAL _Thread_local
+#endif
+
+static THREAD_LOCAL struct thread_state this_thread_state;
+
+#if defined(__GNUC__)
+#define UNLIKELY(x) __builtin_expect(!!(x), 0)
+#define NOINLINE __attribute__((noinline))
+#define NORETURN __attribute__((noreturn))
+#else
+#define UNLIKELY(x) (x)
+#define NOINLINE
+#define NORETURN
+#endif
+
+/* The calling thread's state. Code that runs after a switch or after an
+ * entry returns may be on another thread than before, so it must not reuse
+ * an address computed earlier: it calls this again, and the compiler cannot
+ * carry the thread pointer across an opaque call. */
+static NOINLINE struct thread_state *this_thread(void)
+{
+    return &this_thread_state;
+}
+
+static NOINLINE void thread_init(struct thread_state *t)
+{
+    t->self.status = CORO_RUNNING;
+    t->self.kind = KIND_THREAD;
+    memcpy(t->self.name, "thread", sizeof "thread");
+    t->running = &t->self;
+}
+
+/* The running context, making the thread's own context exist on first use. */
+static inline struct coro *running_on(struct thread_state *t)
+{
+    if (UNLIKELY(t->running == NULL))
+        thread_init(t);
+    return t->running;
+}
+
+/* The error for acting on a context that is not suspended. */
+static int not_suspended(const struct coro *co)
+{
+    switch (co->status) {
+    case CORO_DEAD: return CORO_EDEAD;
+    case CORO_RUNNING: return CORO_ERUNNING;
+    case CORO_NORMAL: return CORO_ENORMAL;
+    case CORO_SUSPENDED: break;
+    }
+    return CORO_OK;
+}
+
+/* Makes `to` the running context and switches to it. The caller has already
+ * set `from`'s new status and both resumer links. Returns the value `from`
+ * is resumed with, possibly on another thread. */
+static inline void *switch_to(struct thread_state *t, struct coro *from, struct coro *to, void *value)
+{
+    to->status = CORO_RUNNING;
+    t->running = to;
+    return coro_arch_switch(&from->sp, to->sp, value);
+}
+
+/* Every coroutine starts here, on its own stack, and never returns: when the
+ * entry has returned, control leaves for good through the same path a yield
+ * takes. */
+static NORETURN void coro_start(void *value, void *arg)
+{
+    struct coro *self = arg;
+    void *result = self->entry(value);
+
+    struct thread_state *t = this_thread();
+    struct coro *to = self->resumer != NULL ? self->resumer : &t->self;
+    self->resumer = NULL;
+    self->status = CORO_DEAD;
+    switch_to(t, self, to, result);
+#if defined(__GNUC__)
+    __builtin_trap();
+#endif
+    for (;;) {
+    }
+}
+
+int coro_create(coro **out, coro_entry entry, const struct coro_options *opts)
+{
+    static const struct coro_options defaults;
+    if (out == NULL || entry == NULL)
+        return CORO_EINVAL;
+    if (opts == NULL)
+        opts = &defaults;
+
+    size_t usable = opts->stack_size != 0 ? opts->stack_size : CORO_STACK_DEFAULT;
+    if (usable < CORO_STACK_MIN)
+        return CORO_ESTACK;
+
+    /* The control block takes the top of the stack; the first frame goes
+     * right below it. Both need room on top of what the entry may use. */
+    size_t overhead = ((sizeof(struct coro) + 63) & ~(size_t)63) + CORO_ARCH_FRAME_SIZE;
+
+    struct coro_stack stack;
+    enum coro_kind kind;
+    if (opts->stack != NULL) {
+        if (opts->stack_size == 0 || (opts->guard_size != 0 && opts->guard_size != CORO_NO_GUARD))
+            return CORO_EINVAL;
+        if (usable < CORO_STACK_MIN + overhead)
+            return CORO_ESTACK;
+        stack.mapping = NULL;
+        stack.mapping_size = 0;
+        stack.bottom = opts->stack;
+        stack.top = (char *)opts->stack + opts->stack_size;
+        kind = KIND_CALLER_STACK;
+    } else {
+        size_t guard = opts->guard_size == CORO_NO_GUARD ? 0
+                       : opts->guard_size == 0           ? coro_stack_page_size()
+                                                         : opts->guard_size;
+        if (usable > SIZE_MAX - overhead)
+            return CORO_ENOMEM;
+        int result = coro_stack_map(&stack, usable + overhead, guard);
+        if (result != CORO_OK)
+            return result;
+        kind = KIND_MAPPED_STACK;
+    }
+
+    uintptr_t block = ((uintptr_t)stack.top - sizeof(struct coro)) & ~(uintptr_t)63;
+    struct coro *co = (struct coro *)block;
+    memset(co, 0, sizeof *co);
+    co->status = CORO_SUSPENDED;
+    co->kind = kind;
+    co->entry = entry;
+    co->user_data = opts->user_data;
+    co->stack = stack;
+    co->stack.top = co;
+    if (opts->name != NULL) {
+        size_t length = strlen(opts->name);
+        if (length > CORO_NAME_MAX - 1)
+            length = CORO_NAME_MAX - 1;
+        memcpy(co->name, opts->name, length);
+    }
+    co->sp = coro_arch_make(co, stack.bottom, coro_start, co);
+    *out = co;
+    return CORO_OK;
+}
+
+int coro_destroy(coro *co)
+{
+    if (co == NULL)
+        return CORO_EINVAL;
+    if (co->kind == KIND_THREAD)
+        return CORO_ETHREAD;
+    if (co->status == CORO_RUNNING || co->status == CORO_NORMAL)
+        return not_suspended(co);
+    if (co->kind == KIND_MAPPED_STACK) {
+        /* The control block is inside the mapping: copy out what unmapping needs. */
+        struct coro_stack stack = co->stack;
+        coro_stack_unmap(&stack);
+    }
+    return CORO_OK;
+}
+
+int coro_resume(coro *co, void *value, void **result)
+{
+    if (co == NULL)
+        return CORO_EINVAL;
+    if (UNLIKELY(co->status != CORO_SUSPENDED))
+        return not_suspended(co);
+    if (UNLIKELY(co->kind == KIND_THREAD))
+        return CORO_ETHREAD;
+
+    struct thread_state *t = this_thread();
+    struct coro *self = running_on(t);
+    self->status = CORO_NORMAL;
+    co->resumer = self;
+    void *out = switch_to(t, self, co, value);
+    if (result != NULL)
+        *result = out;
+    return CORO_OK;
+}
+
+int coro_yield(void *value, void **resumed_with)
+{
+    struct thread_state *t = this_thread();
+    struct coro *self = t->running;
+    if (UNLIKELY(self == NULL || self == &t->self))
+        return CORO_EOUTSIDE;
+
+    struct coro *to = self->resumer != NULL ? self->resumer : &t->self;
+    self->resumer = NULL;
+    self->status = CORO_SUSPENDED;
+    void *in = switch_to(t, self, to, value);
+    if (resumed_with != NULL)
+        *resumed_with = in;
+    return CORO_OK;
+}
+
+int coro_transfer(coro *target, void *value, void **result)
+{
+    if (target == NULL)
+        return CORO_EINVAL;
+    if (UNLIKELY(target->status != CORO_SUSPENDED))
+        return not_suspended(target);
+
+    struct thread_state *t = this_thread();
+    /* A thread's own context is suspended only on its thread; running it
+     * anywhere else would run that thread's stack on two threads. */
+    if (UNLIKELY(target->kind == KIND_THREAD && target != &t->self))
+        return CORO_ETHREAD;
+    struct coro *self = running_on(t);
+    target->resumer = self->resumer;
+    self->resumer = NULL;
+    self->status = CORO_SUSPENDED;
+    void *out = switch_to(t, self, target, value);
+    if (result != NULL)
+        *result = out;
+    return CORO_OK;
+}
+
+enum coro_status coro_status(const coro *co)
+{
+    return co != NULL ? co->status : CORO_DEAD;
+}
+
+coro *coro_running(void)
+{
+    return running_on(this_thread());
+}
+
+coro *coro_thread(void)
+{
+    struct thread_state *t = this_thread();
+    running_on(t);
+    return &t->self;
+}
+
+int coro_inside(void)
+{
+    struct thread_state *t = this_thread();
+    return t->running != NULL && t->running != &t->self;
+}
+
+const char *coro_name(const coro *co)
+{
+    return co != NULL ? co->name : NULL;
+}
+
+void *coro_user_data(const coro *co)
+{
+    return co != NULL ? co->user_data : NULL;
+}
+
+void coro_set_user_data(coro *co, void *user_data)
+{
+    if (co != NULL)
+        co->user_data = user_data;
+}
+
+const char *coro_strerror(int result)
+{
+    switch (result) {
+    case CORO_OK: return "success";
+    case CORO_EINVAL: return "invalid argument";
+    case CORO_EDEAD: return "cannot resume dead coroutine";
+    case CORO_ERUNNING: return "cannot resume running coroutine";
+    case CORO_ENORMAL: return "cannot resume coroutine that is waiting for another (normal)";
+    case CORO_EOUTSIDE: return "attempt to yield from outside a coroutine";
+    case CORO_ETHREAD: return "a thread's own context cannot be resumed, destroyed or entered from another thread";
+    case CORO_ESTACK: return "stack smaller than CORO_STACK_MIN";
+    case CORO_ENOMEM: return "out of memory, or the kernel refused another mapping";
+    }
+    return "unknown libcoro result";
+}

@@ -1,0 +1,66 @@
+/* Guarded stacks for POSIX systems: mmap, with an mprotect'ed guard. */
+#define _DEFAULT_SOURCE /* MAP_ANONYMOUS, MAP_NORESERVE, MAP_STACK under -std=c11 */
+
+#include "stack.h"
+
+#include <stdint.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include "coro.h"
+
+#ifndef MAP_STACK
+#define MAP_STACK 0
+#endif
+#ifndef MAP_NORESERVE
+#define MAP_NORESERVE 0
+#endif
+
+size_t coro_stack_page_size(void)
+{
+    static size_t page_size;
+    if (page_size == 0) {
+        long size = sysconf(_SC_PAGESIZE);
+        page_size = size > 0 ? (size_t)size : 4096;
+    }
+    return page_size;
+}
+
+/* Rounds n up to a multiple of the page size; 0 when that overflows. */
+static size_t round_to_pages(size_t n, size_t page)
+{
+    if (n > SIZE_MAX - (page - 1))
+        return 0;
+    return (n + page - 1) & ~(page - 1);
+}
+
+int coro_stack_map(struct coro_stack *stack, size_t usable, size_t guard)
+{
+    size_t page = coro_stack_page_size();
+    size_t usable_bytes = round_to_pages(usable, page);
+    size_t guard_bytes = round_to_pages(guard, page);
+    if (usable_bytes == 0 || (guard != 0 && guard_bytes == 0) || guard_bytes > SIZE_MAX - usable_bytes)
+        return CORO_ENOMEM;
+    size_t total = usable_bytes + guard_bytes;
+
+    /* MAP_NORESERVE: a stack is mostly untouched address space and must not
+     * count against overcommit as if it were all used. */
+    void *mapping = mmap(NULL, total, PROT_READ | PROT_WRITE,
+                         MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_STACK, -1, 0);
+    if (mapping == MAP_FAILED)
+        return CORO_ENOMEM;
+    if (guard_bytes != 0 && mprotect(mapping, guard_bytes, PROT_NONE) != 0) {
+        munmap(mapping, total);
+        return CORO_ENOMEM;
+    }
+    stack->mapping = mapping;
+    stack->mapping_size = total;
+    stack->bottom = (char *)mapping + guard_bytes;
+    stack->top = (char *)mapping + total;
+    return CORO_OK;
+}
+
+void coro_stack_unmap(const struct coro_stack *stack)
+{
+    munmap(stack->mapping, stack->mapping_size);
+}

@@ -1,0 +1,156 @@
+/*
+ * Every callee-saved register of the ABI survives a switch, in both
+ * directions. The switch is driven directly (the arch contract, not the
+ * public API): a C function in between would save and restore some of these
+ * registers itself and hide a switch that drops them.
+ *
+ * regs_switch (tests/arch/regs_<abi>.S) fills every callee-saved register
+ * with a sentinel, switches, and records what the registers hold once
+ * control comes back. The resumer and the coroutine use different
+ * sentinels, so each side's registers are clobbered while the other runs.
+ */
+#include <fenv.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <cmocka.h>
+
+#include "arch.h"
+#include "coro.h"
+#include "stack.h"
+
+void regs_switch(void **save_sp, void *load_sp, void *value, const uint64_t *fill, uint64_t *seen);
+
+#define ALL ~(uint64_t)0
+
+#if defined(__x86_64__) && !defined(_WIN64)
+/* MXCSR: only bits 6-15 (DAZ, exception masks, rounding, FZ) are callee-saved;
+ * bits 0-5 are status flags. The sentinels keep every exception masked. */
+static const char *const regs_names[] = {"rbx", "rbp", "r12", "r13", "r14", "r15", "mxcsr", "x87 cw", "rsp"};
+static const uint64_t regs_mask[] = {ALL, ALL, ALL, ALL, ALL, ALL, 0xffc0, 0xffff, ALL};
+static const uint64_t fill_resumer[] = {
+    0x1111111111111111, 0x2222222222222222, 0x3333333333333333, 0x4444444444444444,
+    0x5555555555555555, 0x6666666666666666, 0x3f80 /* round down */, 0x077f /* round down */, 0};
+static const uint64_t fill_coroutine[] = {
+    0xa1a1a1a1a1a1a1a1, 0xb2b2b2b2b2b2b2b2, 0xc3c3c3c3c3c3c3c3, 0xd4d4d4d4d4d4d4d4,
+    0xe5e5e5e5e5e5e5e5, 0xf6f6f6f6f6f6f6f6, 0xdfc0 /* FZ, DAZ, round up */, 0x0e7f /* chop, 53-bit */, 0};
+#else
+#error "test_registers: no register table for this architecture"
+#endif
+
+#define REGS_COUNT (sizeof regs_names / sizeof regs_names[0])
+
+static void *resumer_sp;
+static void *coroutine_sp;
+static uint64_t seen_by_coroutine[REGS_COUNT];
+static uint64_t seen_by_resumer[REGS_COUNT];
+static int coroutine_rounds;
+
+static int check_registers(const char *side, const uint64_t *fill, const uint64_t *seen)
+{
+    int bad = 0;
+    for (size_t i = 0; i < REGS_COUNT; i++) {
+        if ((fill[i] & regs_mask[i]) != (seen[i] & regs_mask[i])) {
+            print_error("%s: %s was 0x%llx, now 0x%llx\n", side, regs_names[i],
+                        (unsigned long long)(fill[i] & regs_mask[i]),
+                        (unsigned long long)(seen[i] & regs_mask[i]));
+            bad++;
+        }
+    }
+    return bad;
+}
+
+/* The coroutine side: enters with fresh registers from the trampoline, then
+ * switches back and forth with its own sentinels. */
+static void coroutine_side(void *value, void *arg)
+{
+    (void)arg;
+    for (;;) {
+        regs_switch(&coroutine_sp, resumer_sp, value, fill_coroutine, seen_by_coroutine);
+        coroutine_rounds++;
+        value = NULL;
+    }
+}
+
+static void test_every_callee_saved_register_survives(void **state)
+{
+    (void)state;
+    struct coro_stack stack;
+    assert_int_equal(coro_stack_map(&stack, 64 * 1024, coro_stack_page_size()), CORO_OK);
+    coroutine_sp = coro_arch_make(stack.top, stack.bottom, coroutine_side, NULL);
+
+    int bad = 0;
+    for (int round = 0; round < 3; round++) {
+        regs_switch(&resumer_sp, coroutine_sp, NULL, fill_resumer, seen_by_resumer);
+        bad += check_registers("resumer", fill_resumer, seen_by_resumer);
+        if (round > 0)
+            bad += check_registers("coroutine", fill_coroutine, seen_by_coroutine);
+    }
+    assert_int_equal(coroutine_rounds, 2);
+    assert_int_equal(bad, 0);
+    coro_stack_unmap(&stack);
+}
+
+/* The value passed by a switch arrives on the other side, first through the
+ * trampoline, then as the switch's return value. */
+static void *value_resumer_sp;
+static void *value_coroutine_sp;
+static void value_side(void *value, void *arg)
+{
+    assert_ptr_equal(arg, &value_resumer_sp);
+    for (;;)
+        value = coro_arch_switch(&value_coroutine_sp, value_resumer_sp, (void *)((uintptr_t)value + 1));
+}
+
+static void test_switch_passes_values(void **state)
+{
+    (void)state;
+    struct coro_stack stack;
+    assert_int_equal(coro_stack_map(&stack, 64 * 1024, coro_stack_page_size()), CORO_OK);
+    value_coroutine_sp = coro_arch_make(stack.top, stack.bottom, value_side, &value_resumer_sp);
+    for (uintptr_t i = 100; i < 110; i++) {
+        void *back = coro_arch_switch(&value_resumer_sp, value_coroutine_sp, (void *)i);
+        assert_int_equal((uintptr_t)back, i + 1);
+    }
+    coro_stack_unmap(&stack);
+}
+
+/* Through the public API: each context keeps its own rounding mode. */
+static void *rounding_entry(void *value)
+{
+    (void)value;
+    fesetround(FE_UPWARD);
+    coro_yield(NULL, NULL);
+    int mode = fegetround();
+    fesetround(FE_TONEAREST);
+    return (void *)(intptr_t)mode;
+}
+
+static void test_rounding_mode_is_per_context(void **state)
+{
+    (void)state;
+    coro *co;
+    assert_int_equal(coro_create(&co, rounding_entry, NULL), CORO_OK);
+    fesetround(FE_DOWNWARD);
+    assert_int_equal(coro_resume(co, NULL, NULL), CORO_OK);
+    assert_int_equal(fegetround(), FE_DOWNWARD);
+    fesetround(FE_TOWARDZERO);
+    void *mode_inside;
+    assert_int_equal(coro_resume(co, NULL, &mode_inside), CORO_OK);
+    assert_int_equal((int)(intptr_t)mode_inside, FE_UPWARD);
+    assert_int_equal(fegetround(), FE_TOWARDZERO);
+    fesetround(FE_TONEAREST);
+    assert_int_equal(coro_destroy(co), CORO_OK);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_every_callee_saved_register_survives),
+        cmocka_unit_test(test_switch_passes_values),
+        cmocka_unit_test(test_rounding_mode_is_per_context),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

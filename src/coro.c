@@ -64,9 +64,15 @@ static THREAD_LOCAL struct thread_state this_thread_state;
 
 /* The calling thread's state. Code that runs after a switch or after an
  * entry returns may be on another thread than before, so it must not reuse
- * an address computed earlier: it calls this again, and the compiler cannot
- * carry the thread pointer across an opaque call. */
-static NOINLINE struct thread_state *this_thread(void)
+ * an address computed earlier: it calls this_thread_after_switch(), which
+ * the compiler cannot see through. Code before its first switch uses the
+ * inlined this_thread(). */
+static inline struct thread_state *this_thread(void)
+{
+    return &this_thread_state;
+}
+
+static NOINLINE struct thread_state *this_thread_after_switch(void)
 {
     return &this_thread_state;
 }
@@ -117,7 +123,7 @@ static NORETURN void coro_start(void *value, void *arg)
     struct coro *self = arg;
     void *result = self->entry(value);
 
-    struct thread_state *t = this_thread();
+    struct thread_state *t = this_thread_after_switch();
     struct coro *to = self->resumer != NULL ? self->resumer : &t->self;
     self->resumer = NULL;
     self->status = CORO_DEAD;

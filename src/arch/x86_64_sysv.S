@@ -85,17 +85,21 @@ coro_arch_switch:
     fnstcw  4(%rsp)
 
     /* Both stacks hold a frame of the same shape, so the CFI above stays
-     * true after the stack pointer changes. */
+     * true after the stack pointer changes. The loads read back exactly the
+     * bytes each store wrote, so the store buffer forwards them; one 8-byte
+     * load over both would stall until the stores retire. */
     movq    %rsp, (%rdi)
-    movq    (%rsp), %r8
+    movl    (%rsp), %r8d
+    movzwl  4(%rsp), %r9d
     movq    %rsi, %rsp
 
-    /* Compare the FP control state: xor the two slots, then shift out the
-     * two bytes fnstcw never wrote (top) and the six MXCSR status flags
-     * (bottom), which the ABI leaves to the caller. */
-    xorq    (%rsp), %r8
-    shlq    $16, %r8
-    shrq    $22, %r8
+    /* Reload the FP control state only if a control bit differs: MXCSR bits
+     * 6-15 (bits 0-5 are status flags, the caller's per the ABI) and the
+     * whole x87 control word. */
+    xorl    (%rsp), %r8d
+    xorw    4(%rsp), %r9w
+    andl    $0xffc0, %r8d
+    orl     %r9d, %r8d
     jnz     .Lreload_fp_control
 .Lrestore:
     .cfi_remember_state

@@ -1,6 +1,11 @@
 /*
- * Context switch for RISC-V 64 (LP64D, also LP64F and LP64) on Linux: as
- * x86_64_sysv.S, except for what is said here.
+ * Context switch for RISC-V 64 (LP64D, also LP64F and LP64) on Linux. As
+ * x86_64_sysv.S, except:
+ *  - the return address arrives in ra, not on the stack: the switch stores it
+ *    in its frame with the saved registers and returns through it;
+ *  - the FP control state saved is frm alone (the fcsr policy below);
+ *  - the value reaches the trampoline in a0, already where start wants it;
+ *  - returning uses a plain `ret` (see "Returning" below).
  *
  * ABI facts this file relies on (RISC-V ELF psABI 1.0, chapter "RISC-V
  * Calling Conventions"):
@@ -44,10 +49,10 @@
  * flags, nor depend on the state of its caller's floating-point status
  * flags". Seen from each side a switch is a call, so:
  *  - frm (the rounding mode, the one control mode) belongs to each context:
- *    it is saved with the frame and restored, like x86's MXCSR control bits.
- *    Writing frm can drain the pipeline on some cores, and the mode almost
- *    never differs between contexts, so it is rewritten only when the target's
- *    differs.
+ *    it is saved with the frame and restored, like x86's MXCSR control bits,
+ *    and as there rewritten only when the target's differs: the mode almost
+ *    never differs between contexts, and a CSR write may serialise the
+ *    pipeline where a read and a compare do not.
  *  - fflags (the accrued exception flags) belong to the thread and are never
  *    saved or written: a flag raised anywhere stays raised for whoever looks
  *    next on that thread, until fenv code clears it, which a switch never

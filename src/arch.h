@@ -37,8 +37,10 @@
 #define CORO_ARCH_FRAME_SIZE 176
 #elif defined(__arm__)
 #define CORO_ARCH_FRAME_SIZE 112
-#elif defined(__riscv) && __riscv_xlen == 64
+#elif defined(__riscv) && __riscv_xlen == 64 && defined(__riscv_flen)
 #define CORO_ARCH_FRAME_SIZE 208
+#elif defined(__riscv) && __riscv_xlen == 64
+#define CORO_ARCH_FRAME_SIZE 112
 #else
 #error "libcoro: no context switch for this architecture"
 #endif

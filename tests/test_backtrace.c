@@ -1,0 +1,95 @@
+/*
+ * backtrace() inside a coroutine lists the entry function and stops at the
+ * coroutine's root. The walk is what gdb and crash reporters do too: it runs
+ * through the core's frames with the unwinder and must end at the
+ * trampoline, whose unwind information marks the return address undefined,
+ * instead of wandering into stale stack memory or looping there.
+ *
+ * glibc's backtrace() gives up by itself on a frame that repeats, so the
+ * unwinder underneath is also driven directly: it must report the end of the
+ * stack, which it does only at a frame whose return address is undefined.
+ *
+ * Built where <execinfo.h> exists (glibc).
+ */
+#include <execinfo.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <unwind.h>
+
+#include "coro.h"
+
+/* Far more than a coroutine's few frames: a walk that fills it did not stop. */
+#define MAX_FRAMES 64
+
+struct walk {
+    int frames;
+    int lists_entry; /* the return address into the entry function is listed */
+    int unwinder_frames;
+    _Unwind_Reason_Code unwinder_result;
+};
+
+static _Unwind_Reason_Code count_frame(struct _Unwind_Context *context, void *arg)
+{
+    (void)context;
+    int *frames = arg;
+    return ++*frames < MAX_FRAMES ? _URC_NO_REASON : _URC_NORMAL_STOP;
+}
+
+/* Not inlined, so that its return address lies inside the entry function
+ * that called it. */
+__attribute__((noinline)) static void walk_stack(struct walk *walk)
+{
+    void *frames[MAX_FRAMES];
+    void *into_entry = __builtin_extract_return_addr(__builtin_return_address(0));
+    walk->frames = backtrace(frames, MAX_FRAMES);
+    walk->lists_entry = 0;
+    for (int i = 0; i < walk->frames; i++)
+        if (frames[i] == into_entry)
+            walk->lists_entry = 1;
+    walk->unwinder_frames = 0;
+    walk->unwinder_result = _Unwind_Backtrace(count_frame, &walk->unwinder_frames);
+}
+
+/* Walks once on the first run and once after a yield. Neither call is a
+ * tail call: each is followed by more work. */
+__attribute__((noinline)) static void *walking_entry(void *value)
+{
+    struct walk *walks = value;
+    walk_stack(&walks[0]);
+    coro_yield(NULL, NULL);
+    walk_stack(&walks[1]);
+    return &walks[1];
+}
+
+static void test_backtrace_stops_at_the_root(void **state)
+{
+    (void)state;
+    struct walk walks[2] = {{0}, {0}};
+    coro *co;
+    assert_int_equal(coro_create(&co, walking_entry, NULL), CORO_OK);
+    assert_int_equal(coro_resume(co, walks, NULL), CORO_OK);
+    void *result;
+    assert_int_equal(coro_resume(co, NULL, &result), CORO_OK);
+    assert_ptr_equal(result, &walks[1]);
+    for (int i = 0; i < 2; i++) {
+        print_message("walk %d: backtrace() %d frames, unwinder %d frames\n", i, walks[i].frames,
+                      walks[i].unwinder_frames);
+        assert_true(walks[i].frames >= 2);
+        assert_true(walks[i].frames < MAX_FRAMES);
+        assert_true(walks[i].lists_entry);
+        assert_int_equal(walks[i].unwinder_result, _URC_END_OF_STACK);
+        assert_true(walks[i].unwinder_frames < MAX_FRAMES);
+    }
+    assert_int_equal(coro_destroy(co), CORO_OK);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_backtrace_stops_at_the_root),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

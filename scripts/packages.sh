@@ -24,3 +24,9 @@ need_packages() {
 
 # The packages every build needs.
 BUILD_PACKAGES=(gcc libc6-dev meson ninja-build pkg-config)
+
+# What the test suite needs beyond a build.
+TEST_PACKAGES=(libcmocka-dev python3)
+
+# The peers the benchmarks compare libcoro with.
+BENCH_PACKAGES=(libboost-context-dev libpcl1-dev)

@@ -26,6 +26,31 @@ size_t coro_stack_page_size(void)
     return page_size;
 }
 
+#ifdef CORO_FAULT_INJECTION
+static unsigned long fault_calls;
+static unsigned long fault_nth;
+
+int coro_stack_fault_point(void)
+{
+    fault_calls++;
+    return fault_nth != 0 && fault_calls == fault_nth;
+}
+
+void coro_stack_fault_arm(unsigned long nth)
+{
+    fault_calls = 0;
+    fault_nth = nth;
+}
+
+unsigned long coro_stack_fault_calls(void)
+{
+    return fault_calls;
+}
+#define INJECTED_FAILURE() coro_stack_fault_point()
+#else
+#define INJECTED_FAILURE() 0
+#endif
+
 /* Rounds n up to a multiple of the page size; 0 when that overflows. */
 static size_t round_to_pages(size_t n, size_t page)
 {
@@ -45,11 +70,12 @@ int coro_stack_map(struct coro_stack *stack, size_t usable, size_t guard)
 
     /* MAP_NORESERVE: a stack is mostly untouched address space and must not
      * count against overcommit as if it were all used. */
-    void *mapping = mmap(NULL, total, PROT_READ | PROT_WRITE,
-                         MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_STACK, -1, 0);
+    void *mapping = INJECTED_FAILURE() ? MAP_FAILED
+                    : mmap(NULL, total, PROT_READ | PROT_WRITE,
+                           MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_STACK, -1, 0);
     if (mapping == MAP_FAILED)
         return CORO_ENOMEM;
-    if (guard_bytes != 0 && mprotect(mapping, guard_bytes, PROT_NONE) != 0) {
+    if (guard_bytes != 0 && (INJECTED_FAILURE() || mprotect(mapping, guard_bytes, PROT_NONE) != 0)) {
         munmap(mapping, total);
         return CORO_ENOMEM;
     }

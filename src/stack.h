@@ -29,4 +29,19 @@ int coro_stack_map(struct coro_stack *stack, size_t usable, size_t guard);
 /* Returns a mapped stack to the system. */
 void coro_stack_unmap(const struct coro_stack *stack);
 
+#ifdef CORO_FAULT_INJECTION
+/* Test hook, compiled only into the copy of the library that
+ * tests/test_faults links. Every request that can run out of memory (a
+ * stack mapping, a guard mprotect, any bookkeeping allocation) first calls
+ * coro_stack_fault_point(), which counts it and answers nonzero when that
+ * request must fail as if the system had refused. coro_stack_fault_arm(n)
+ * restarts the count and makes the nth request from then on fail (0: none);
+ * coro_stack_fault_calls() tells how many were counted. The hook sits at the
+ * system-call layer so that a stack served without a system call is not
+ * counted. Not thread-safe: arm it while one thread uses libcoro. */
+int coro_stack_fault_point(void);
+void coro_stack_fault_arm(unsigned long nth);
+unsigned long coro_stack_fault_calls(void);
+#endif
+
 #endif /* CORO_STACK_H */

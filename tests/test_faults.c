@@ -1,0 +1,197 @@
+/*
+ * Every allocation failure path. A scenario creates a small tree of
+ * coroutines, several of them from inside other coroutines, with every kind
+ * of stack; the test hook in src/stack.c (built into this test's copy of the
+ * library only) makes the nth memory request fail, for every n the scenario
+ * makes. Each time exactly one coroutine_create must report CORO_ENOMEM and
+ * leave nothing behind, and every other coroutine must run to completion
+ * with the right values.
+ *
+ * Heap leaks are for valgrind or LeakSanitizer to find (the suite runs this
+ * test under them in CI); stack mappings are invisible to both, so the test
+ * checks the process's address-space size itself where /proc tells it.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <cmocka.h>
+
+#include "coro.h"
+#include "stack.h"
+
+enum stack_kind { DEFAULT_STACK, WIDE_GUARD, NO_GUARD, SMALLEST, CALLER_STACK };
+
+/* The scenario: node i is created by its parent (NONE: by the test itself). */
+#define NONE (-1)
+static const struct {
+    enum stack_kind kind;
+    int parent;
+} tree[] = {
+    {DEFAULT_STACK, NONE}, /* 0 */
+    {WIDE_GUARD, 0},       /* 1 */
+    {NO_GUARD, 1},         /* 2: two levels down */
+    {SMALLEST, 2},         /* 3: three levels down */
+    {CALLER_STACK, 0},     /* 4 */
+    {DEFAULT_STACK, 4},    /* 5: created on a caller-supplied stack */
+    {NO_GUARD, NONE},      /* 6 */
+    {WIDE_GUARD, 6},       /* 7 */
+};
+#define NODES (sizeof tree / sizeof tree[0])
+
+static struct {
+    coro *handle;
+    int create_result;
+    int errors; /* wrong values or codes seen inside the coroutine */
+} nodes[NODES];
+static _Alignas(64) unsigned char caller_stack[64 * 1024];
+
+/* What node i yields the first time and returns at the end. */
+static uintptr_t first_value(size_t i) { return 1000 + i; }
+static uintptr_t last_value(size_t i) { return 2000 + i; }
+
+static int create_node(size_t i, coro_entry entry)
+{
+    struct coro_options opts = {0};
+    switch (tree[i].kind) {
+    case DEFAULT_STACK: break;
+    case WIDE_GUARD: opts.guard_size = 3 * 4096; break;
+    case NO_GUARD: opts.guard_size = CORO_NO_GUARD; break;
+    case SMALLEST: opts.stack_size = CORO_STACK_MIN; break;
+    case CALLER_STACK: opts.stack = caller_stack; opts.stack_size = sizeof caller_stack; break;
+    }
+    coro *created = NULL;
+    int result = coro_create(&created, entry, &opts);
+    nodes[i].create_result = result;
+    nodes[i].handle = result == CORO_OK ? created : NULL;
+    return result;
+}
+
+/* Runs node i's children through their whole life: created from here,
+ * resumed to their first yield, then resumed to their end and destroyed.
+ * Returns how many values or codes were wrong. */
+static int run_children(size_t parent);
+
+static void *node_entry(void *value)
+{
+    size_t self = (size_t)(uintptr_t)value;
+    void *resumed_with = NULL;
+    nodes[self].errors += run_children(self);
+    if (coro_yield((void *)first_value(self), &resumed_with) != CORO_OK || resumed_with != value)
+        nodes[self].errors++;
+    return (void *)last_value(self);
+}
+
+static int run_children(size_t parent)
+{
+    int errors = 0;
+    for (size_t i = 0; i < NODES; i++) {
+        if (tree[i].parent != (int)parent)
+            continue;
+        if (create_node(i, node_entry) != CORO_OK)
+            continue;
+        void *result = NULL;
+        if (coro_resume(nodes[i].handle, (void *)(uintptr_t)i, &result) != CORO_OK || result != (void *)first_value(i))
+            errors++;
+        if (coro_resume(nodes[i].handle, (void *)(uintptr_t)i, &result) != CORO_OK || result != (void *)last_value(i))
+            errors++;
+        if (coro_status(nodes[i].handle) != CORO_DEAD || coro_destroy(nodes[i].handle) != CORO_OK)
+            errors++;
+    }
+    return errors;
+}
+
+/* Address-space size in pages, or 0 where /proc does not tell it. */
+static unsigned long mapped_pages(void)
+{
+    FILE *statm = fopen("/proc/self/statm", "r");
+    if (statm == NULL)
+        return 0;
+    unsigned long pages = 0;
+    if (fscanf(statm, "%lu", &pages) != 1)
+        pages = 0;
+    fclose(statm);
+    return pages;
+}
+
+static unsigned long requests_made;
+
+/* Runs the scenario with the nth request failing (0: none). Returns how many
+ * creates failed, checking that each failure was CORO_ENOMEM. */
+static int run_scenario(unsigned long nth)
+{
+    for (size_t i = 0; i < NODES; i++) {
+        nodes[i].handle = NULL;
+        nodes[i].create_result = -1;
+        nodes[i].errors = 0;
+    }
+    coro_stack_fault_arm(nth);
+    int errors = run_children((size_t)NONE);
+    requests_made = coro_stack_fault_calls();
+    coro_stack_fault_arm(0);
+    assert_int_equal(errors, 0);
+
+    int failed = 0;
+    for (size_t i = 0; i < NODES; i++) {
+        assert_int_equal(nodes[i].errors, 0);
+        if (nodes[i].create_result == CORO_OK || nodes[i].create_result == -1)
+            continue;
+        if (nodes[i].create_result != CORO_ENOMEM)
+            print_error("node %zu: create failed with %d, not CORO_ENOMEM\n", i, nodes[i].create_result);
+        assert_int_equal(nodes[i].create_result, CORO_ENOMEM);
+        failed++;
+    }
+    return failed;
+}
+
+static void test_every_failing_request_is_enomem_and_harmless(void **state)
+{
+    (void)state;
+    /* The run with no failure tells how many requests the scenario makes,
+     * and warms up anything the process maps once (stdio, the thread's
+     * context). */
+    assert_int_equal(run_scenario(0), 0);
+    unsigned long requests = requests_made;
+    assert_true(requests >= NODES - 1); /* every node but the caller-stack one asks at least once */
+    unsigned long pages_before = mapped_pages();
+
+    for (unsigned long nth = 1; nth <= requests; nth++) {
+        assert_int_equal(run_scenario(nth), 1);
+        unsigned long pages_after = mapped_pages();
+        if (pages_after != pages_before)
+            print_error("failing request %lu: %lu pages mapped before, %lu after\n", nth, pages_before,
+                        pages_after);
+        assert_int_equal(pages_after, pages_before);
+    }
+    /* One past the last request: nothing fails. */
+    assert_int_equal(run_scenario(requests + 1), 0);
+    print_message("%lu memory requests, each made to fail in turn\n", requests);
+}
+
+/* Right after a refused create, the same create succeeds: a failure leaves
+ * no state behind that would make the next request fail. */
+static void test_create_after_a_failure_succeeds(void **state)
+{
+    (void)state;
+    coro *co = NULL;
+    for (unsigned long nth = 1; nth <= 2; nth++) {
+        coro_stack_fault_arm(nth);
+        assert_int_equal(coro_create(&co, node_entry, NULL), CORO_ENOMEM);
+        assert_null(co);
+        coro_stack_fault_arm(0);
+        assert_int_equal(coro_create(&co, node_entry, NULL), CORO_OK);
+        assert_int_equal(coro_destroy(co), CORO_OK);
+        co = NULL;
+    }
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_every_failing_request_is_enomem_and_harmless),
+        cmocka_unit_test(test_create_after_a_failure_succeeds),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

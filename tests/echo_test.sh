@@ -21,27 +21,28 @@ cleanup() {
 }
 trap cleanup EXIT
 
-# Polls for a line in a file, for at most about a minute per wait: a
-# bound against hangs, not a measurement.
+# Polls for a line in a file while the process that writes it runs, for at
+# most the given number of tenths of a second (0: no limit; the client bounds
+# its own run with --timeout). A bound against hangs, not a measurement.
 wait_for_line() {
-    local pattern=$1 file=$2 pid=$3
-    for _ in $(seq 600); do
-        grep -q "$pattern" "$file" && return 0
-        kill -0 "$pid" 2>/dev/null || { grep -q "$pattern" "$file" && return 0; return 1; }
+    local pattern=$1 file=$2 pid=$3 limit=$4 polls=0
+    while ! grep -q "$pattern" "$file"; do
+        kill -0 "$pid" 2>/dev/null || { grep -q "$pattern" "$file"; return; }
+        polls=$((polls + 1))
+        [ "$limit" -eq 0 ] || [ "$polls" -le "$limit" ] || return 1
         sleep 0.1
     done
-    return 1
 }
 
 "$server" 0 >"$work/server.out" 2>&1 &
 server_pid=$!
-wait_for_line '^listening on' "$work/server.out" "$server_pid" || {
+wait_for_line '^listening on' "$work/server.out" "$server_pid" 600 || {
     echo "server did not start"; cat "$work/server.out"; exit 1; }
 port=$(sed -n 's/^listening on 127\.0\.0\.1:\([0-9]*\)$/\1/p' "$work/server.out")
 
 "$client" "$port" "$@" --linger >"$work/client.out" 2>&1 &
 client_pid=$!
-if ! wait_for_line '^all connections lingering' "$work/client.out" "$client_pid"; then
+if ! wait_for_line '^all connections lingering' "$work/client.out" "$client_pid" 0; then
     echo "client did not finish its messages"
     cat "$work/client.out" "$work/server.out"
     exit 1

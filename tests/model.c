@@ -177,8 +177,8 @@ static void check_all(void)
             continue;
         enum coro_status status = coro_status(ctx[i].handle);
         if (status != ctx[i].status) {
-            fprintf(stderr, "context %d is %s, the model says %s\n", i, status_names[status],
-                    status_names[ctx[i].status]);
+            fprintf(stderr, "context %d is %s, the model says %s\n", i,
+                    status <= CORO_DEAD ? status_names[status] : "out of range", status_names[ctx[i].status]);
             fail("status", ctx[i].status, status);
         }
         check(strcmp(coro_name(ctx[i].handle), ctx[i].name) == 0, "name", i, -1);

@@ -22,7 +22,8 @@
  *         debuggers and unwinders stop at the coroutine's root. The frame
  *         starts with the FP control state of the thread calling make.
  *         stack_bottom is the lowest usable address (above any guard); only
- *         ABIs whose thread block describes the stack (Win64) use it.
+ *         ABIs whose thread block describes the stack (Win64) use it: it
+ *         becomes the coroutine's StackLimit and DeallocationStack there.
  */
 #ifndef CORO_ARCH_H
 #define CORO_ARCH_H
@@ -30,7 +31,7 @@
 /* Bytes of one suspended frame, return address included. Used by the core
  * to check that a stack can hold at least a frame plus CORO_STACK_MIN. */
 #if defined(__x86_64__) && defined(_WIN64)
-#define CORO_ARCH_FRAME_SIZE 256
+#define CORO_ARCH_FRAME_SIZE 272
 #elif defined(__x86_64__)
 #define CORO_ARCH_FRAME_SIZE 64
 #elif defined(__aarch64__)
@@ -47,6 +48,16 @@
 
 /* Alignment every ABI we support accepts for a fresh stack top. */
 #define CORO_ARCH_STACK_ALIGN 16
+
+/* Win64: the fields of the thread environment block (TEB, at gs:0) that
+ * describe the running stack, which the switch exchanges with the stack.
+ * Offsets of the x64 layout, as in Wine's include/winternl.h and the NT_TIB
+ * of Microsoft's winnt.h. Exception dispatch rejects frames outside
+ * [StackLimit, StackBase], and __chkstk probes from StackLimit down. */
+#define CORO_TEB_STACK_BASE 0x08          /* one past the highest stack byte */
+#define CORO_TEB_STACK_LIMIT 0x10         /* lowest committed stack byte */
+#define CORO_TEB_DEALLOCATION_STACK 0x1478 /* base of the stack's reservation */
+#define CORO_TEB_GUARANTEED_STACK_BYTES 0x1748 /* 32 bits: SetThreadStackGuarantee() */
 
 #ifndef __ASSEMBLER__
 

@@ -81,6 +81,38 @@ static const uint64_t fill_coroutine[] = {
     3,
 #endif
 };
+#elif defined(__x86_64__) && defined(_WIN64)
+/* Microsoft x64: xmm6-xmm15 are nonvolatile in all 128 bits, so each takes
+ * two entries (low half, then high half). MXCSR and CW as on System V. */
+static const char *const regs_names[] = {
+    "rbx", "rbp", "rdi", "rsi", "r12", "r13", "r14", "r15",
+    "xmm6 low", "xmm6 high", "xmm7 low", "xmm7 high", "xmm8 low", "xmm8 high",
+    "xmm9 low", "xmm9 high", "xmm10 low", "xmm10 high", "xmm11 low", "xmm11 high",
+    "xmm12 low", "xmm12 high", "xmm13 low", "xmm13 high", "xmm14 low", "xmm14 high",
+    "xmm15 low", "xmm15 high", "mxcsr", "x87 cw", "rsp"};
+static const uint64_t regs_mask[] = {
+    ALL, ALL, ALL, ALL, ALL, ALL, ALL, ALL,
+    ALL, ALL, ALL, ALL, ALL, ALL, ALL, ALL, ALL, ALL,
+    ALL, ALL, ALL, ALL, ALL, ALL, ALL, ALL, ALL, ALL,
+    0xffc0, 0xffff, ALL};
+static const uint64_t fill_resumer[] = {
+    0x1111111111111111, 0x2222222222222222, 0x3333333333333333, 0x4444444444444444,
+    0x5555555555555555, 0x6666666666666666, 0x7777777777777777, 0x8888888888888888,
+    0x0606060606060606, 0x6060606060606060, 0x0707070707070707, 0x7070707070707070,
+    0x0808080808080808, 0x8080808080808080, 0x0909090909090909, 0x9090909090909090,
+    0x0a0a0a0a0a0a0a0a, 0xa0a0a0a0a0a0a0a0, 0x0b0b0b0b0b0b0b0b, 0xb0b0b0b0b0b0b0b0,
+    0x0c0c0c0c0c0c0c0c, 0xc0c0c0c0c0c0c0c0, 0x0d0d0d0d0d0d0d0d, 0xd0d0d0d0d0d0d0d0,
+    0x0e0e0e0e0e0e0e0e, 0xe0e0e0e0e0e0e0e0, 0x0f0f0f0f0f0f0f0f, 0xf0f0f0f0f0f0f0f0,
+    0x3f80 /* round down */, 0x077f /* round down */, 0};
+static const uint64_t fill_coroutine[] = {
+    0xa1a1a1a1a1a1a1a1, 0xb2b2b2b2b2b2b2b2, 0xc3c3c3c3c3c3c3c3, 0xd4d4d4d4d4d4d4d4,
+    0xe5e5e5e5e5e5e5e5, 0xf6f6f6f6f6f6f6f6, 0x1717171717171717, 0x2828282828282828,
+    0x6a6a6a6a6a6a6a6a, 0x6b6b6b6b6b6b6b6b, 0x7a7a7a7a7a7a7a7a, 0x7b7b7b7b7b7b7b7b,
+    0x8a8a8a8a8a8a8a8a, 0x8b8b8b8b8b8b8b8b, 0x9a9a9a9a9a9a9a9a, 0x9b9b9b9b9b9b9b9b,
+    0xaaaaaaaaaaaaaaaa, 0xabababababababab, 0xbabababababababa, 0xbbbbbbbbbbbbbbbb,
+    0xcacacacacacacaca, 0xcbcbcbcbcbcbcbcb, 0xdadadadadadadada, 0xdbdbdbdbdbdbdbdb,
+    0xeaeaeaeaeaeaeaea, 0xebebebebebebebeb, 0xfafafafafafafafa, 0xfbfbfbfbfbfbfbfb,
+    0xdfc0 /* FZ, DAZ, round up */, 0x0e7f /* chop, 53-bit */, 0};
 #else
 #error "test_registers: no register table for this architecture"
 #endif

@@ -93,6 +93,10 @@ static void test_teb_describes_the_running_stack(void **state)
     assert_true(seen_inside.base <= (uintptr_t)co);
     assert_true(seen_inside.base - seen_inside.limit >= stack_size);
     assert_true(seen_inside.deallocation <= seen_inside.limit);
+    /* ... and DeallocationStack within the coroutine stack's own reservation. */
+    MEMORY_BASIC_INFORMATION region;
+    assert_int_equal(VirtualQuery((void *)local_inside, &region, sizeof region), sizeof region);
+    assert_true(seen_inside.deallocation >= (uintptr_t)region.AllocationBase);
     assert_true(seen_inside.low == seen_inside.deallocation && seen_inside.high == seen_inside.base);
     assert_int_equal(seen_inside.guarantee, 0);
     assert_true(seen_inside.base != thread_before.base);
@@ -137,6 +141,29 @@ static void test_chkstk_frame_inside_coroutine(void **state)
     assert_int_equal(coro_destroy(co), CORO_OK);
 }
 
+/* seh_guarded_call (tests/arch/seh_x86_64_win64.S) runs a function in a
+ * frame whose exception handler is seh_test_handler. */
+void seh_guarded_call(void (*fn)(void *), void *arg);
+EXCEPTION_DISPOSITION seh_test_handler(EXCEPTION_RECORD *record, void *frame, CONTEXT *context, void *dispatch);
+
+static volatile LONG frame_handler_calls;
+static volatile LONG unwind_handler_calls;
+
+EXCEPTION_DISPOSITION seh_test_handler(EXCEPTION_RECORD *record, void *frame, CONTEXT *context, void *dispatch)
+{
+    (void)frame;
+    (void)context;
+    (void)dispatch;
+    if (record->ExceptionFlags & EXCEPTION_UNWINDING) {
+        unwind_handler_calls++;
+        return ExceptionContinueSearch;
+    }
+    if (record->ExceptionCode != TEST_EXCEPTION)
+        return ExceptionContinueSearch;
+    frame_handler_calls++;
+    return ExceptionContinueExecution;
+}
+
 static jmp_buf jump_target;
 
 static void jump_back(int depth, int value);
@@ -150,10 +177,21 @@ static void jump_back(int depth, int value)
     longjmp(jump_target, value);
 }
 
+static void longjmp_from_below(void *arg)
+{
+    (void)arg;
+    jump_back(3, 100);
+}
+
 static void *longjmp_entry(void *value)
 {
     (void)value;
     volatile int landed = 0;
+    /* x64 longjmp unwinds with RtlUnwindEx: the frame it leaves runs its
+     * unwind handler on the way. */
+    unwind_handler_calls = 0;
+    if (setjmp(jump_target) == 0)
+        seh_guarded_call(longjmp_from_below, NULL);
     for (volatile int round = 1; round <= 3; round++) {
         int got = setjmp(jump_target);
         if (got == 0)
@@ -175,6 +213,7 @@ static void test_setjmp_longjmp_inside_coroutine(void **state)
         expected += round;
         assert_int_equal(coro_resume(co, NULL, &result), CORO_OK);
         assert_int_equal((int)(intptr_t)result, expected);
+        assert_int_equal(unwind_handler_calls, 1);
     }
     assert_int_equal(coro_resume(co, NULL, &result), CORO_OK);
     assert_int_equal(coro_status(co), CORO_DEAD);
@@ -217,21 +256,6 @@ static void test_vectored_handler_inside_coroutine(void **state)
     assert_int_equal(coro_destroy(co), CORO_OK);
 }
 
-void seh_guarded_call(void (*fn)(void *), void *arg);
-EXCEPTION_DISPOSITION seh_test_handler(EXCEPTION_RECORD *record, void *frame, CONTEXT *context, void *dispatch);
-
-static volatile LONG frame_handler_calls;
-
-EXCEPTION_DISPOSITION seh_test_handler(EXCEPTION_RECORD *record, void *frame, CONTEXT *context, void *dispatch)
-{
-    (void)frame;
-    (void)context;
-    (void)dispatch;
-    if (record->ExceptionCode != TEST_EXCEPTION || (record->ExceptionFlags & EXCEPTION_UNWINDING))
-        return ExceptionContinueSearch;
-    frame_handler_calls++;
-    return ExceptionContinueExecution;
-}
 
 static __attribute__((noinline)) void raise_below(void *arg)
 {

@@ -9,7 +9,9 @@
  *
  * Calls fn(arg); an exception raised below it is offered to
  * seh_test_handler (test_win64.c) when the dispatcher walks up to this
- * frame, which it can only do if the walk is allowed on the current stack.
+ * frame, and an unwind through it (longjmp) calls the handler too, as for a
+ * __finally block. Either walk reaches this frame only if the thread block
+ * says that it lies on the current stack.
  */
     .text
     .globl  seh_guarded_call
@@ -17,7 +19,7 @@
     .p2align 4
 seh_guarded_call:
     .seh_proc seh_guarded_call
-    .seh_handler seh_test_handler, @except
+    .seh_handler seh_test_handler, @except, @unwind
     subq    $40, %rsp
     .seh_stackalloc 40
     .seh_endprologue

@@ -13,11 +13,16 @@
 #include <string.h>
 #include <cmocka.h>
 
+#ifdef _WIN32
+#include <windows.h>
+#include <psapi.h>
+#else
 #include <signal.h>
 #include <fcntl.h>
 #include <sys/mman.h>
 #include <sys/wait.h>
 #include <unistd.h>
+#endif
 
 #include "coro.h"
 
@@ -37,6 +42,16 @@ __attribute__((noinline)) static uintptr_t recurse(uintptr_t depth)
     return recurse(depth - 1) + buffer[64];
 }
 
+/* What recurse(depth) returns, computed without the stack it needs (6000
+ * frames do not fit the 1-2 MiB a Windows main thread gets). */
+static uintptr_t recurse_checksum(uintptr_t depth)
+{
+    uintptr_t sum = 0;
+    for (uintptr_t k = 1; k <= depth; k++)
+        sum += (unsigned char)k;
+    return sum;
+}
+
 static void *recurse_entry(void *value)
 {
     return V(recurse(N(value)));
@@ -48,6 +63,7 @@ static void *recurse_forever(void *value)
     return V(recurse(SIZE_MAX / 2));
 }
 
+#ifndef _WIN32
 /* Runs entry on a fresh coroutine in a child process; returns the child's
  * wait status. */
 static int status_of_child(coro_entry entry, const struct coro_options *opts)
@@ -186,6 +202,144 @@ static void test_guard_is_adjacent(void **state)
     munmap((void *)walk_record, 4096);
 }
 
+#else
+/* Windows has no fork: the test binary runs itself with --child NAME, and
+ * the child's exit code tells what happened. */
+static void *walk_down_the_stack(void *value);
+
+static DWORD exit_code_of_child(const char *name)
+{
+    char path[MAX_PATH];
+    DWORD length = GetModuleFileNameA(NULL, path, sizeof path);
+    assert_true(length > 0 && length < sizeof path);
+    char command[MAX_PATH + 64];
+    snprintf(command, sizeof command, "\"%s\" --child %s", path, name);
+    STARTUPINFOA startup = {.cb = sizeof startup};
+    PROCESS_INFORMATION process;
+    fflush(NULL);
+    assert_true(CreateProcessA(path, command, NULL, NULL, FALSE, 0, NULL, NULL, &startup, &process));
+    assert_int_equal(WaitForSingleObject(process.hProcess, INFINITE), WAIT_OBJECT_0);
+    DWORD code;
+    assert_true(GetExitCodeProcess(process.hProcess, &code));
+    CloseHandle(process.hProcess);
+    CloseHandle(process.hThread);
+    return code;
+}
+
+/* Exit codes a child uses when it did not die; anything else is a death. */
+enum { CHILD_SURVIVED = 7, CHILD_NO_COROUTINE = 100, CHILD_UNKNOWN = 101 };
+
+static int run_overflow(size_t guard_size)
+{
+    /* No error dialog, no cmocka handler: the fault ends the process. */
+    SetErrorMode(SEM_FAILCRITICALERRORS | SEM_NOGPFAULTERRORBOX);
+    struct coro_options opts = {.stack_size = 64 * 1024, .guard_size = guard_size};
+    coro *co;
+    if (coro_create(&co, recurse_forever, &opts) != CORO_OK)
+        return CHILD_NO_COROUTINE;
+    coro_resume(co, NULL, NULL);
+    return CHILD_SURVIVED;
+}
+
+/* Windows ends a process that faults with the exception's status
+ * (EXCEPTION_ACCESS_VIOLATION or EXCEPTION_STACK_OVERFLOW). Wine cannot
+ * deliver a fault whose exception frame would land in the guard either, and
+ * its process dies of the host's SIGSEGV, which it reports as 0. Either way
+ * the child never got to return. */
+static int child_died(DWORD code)
+{
+    return code != CHILD_SURVIVED && code != CHILD_NO_COROUTINE && code != CHILD_UNKNOWN;
+}
+
+static void test_overflow_hits_the_guard_page(void **state)
+{
+    (void)state;
+    assert_true(child_died(exit_code_of_child("overflow")));
+    /* a wider guard works the same */
+    assert_true(child_died(exit_code_of_child("overflow-wide-guard")));
+}
+
+/* The guard lies right below the usable stack: a walk down from the top
+ * faults within the stack size (plus rounding to pages), at an address in
+ * the same reservation that is not committed. The walk keeps rsp near the
+ * top, so a vectored handler can run on the coroutine's stack and judge. */
+static volatile uintptr_t walk_top, walk_deepest;
+
+static size_t page_size(void)
+{
+    SYSTEM_INFO info;
+    GetSystemInfo(&info);
+    return info.dwPageSize;
+}
+
+static const size_t walk_stack_size = 32 * 1024;
+enum { WALK_OK = 42, WALK_SHORT = 1, WALK_LONG = 2, WALK_NOT_NEXT = 4, WALK_NOT_GUARD = 8, WALK_BAD = 64 };
+
+static LONG WINAPI judge_walk_fault(EXCEPTION_POINTERS *info)
+{
+    if (info->ExceptionRecord->ExceptionCode != EXCEPTION_ACCESS_VIOLATION)
+        return EXCEPTION_CONTINUE_SEARCH;
+    uintptr_t fault = (uintptr_t)info->ExceptionRecord->ExceptionInformation[1];
+    size_t walked = walk_top - walk_deepest;
+    MEMORY_BASIC_INFORMATION guard, stack;
+    int bad = 0;
+    if (walked < walk_stack_size - 1024)
+        bad |= WALK_SHORT;
+    if (walked > walk_stack_size + 2 * page_size())
+        bad |= WALK_LONG;
+    if (fault != walk_deepest - 512)
+        bad |= WALK_NOT_NEXT;
+    if (VirtualQuery((void *)fault, &guard, sizeof guard) != sizeof guard ||
+        VirtualQuery((void *)walk_deepest, &stack, sizeof stack) != sizeof stack ||
+        guard.AllocationBase != stack.AllocationBase || guard.State == MEM_COMMIT)
+        bad |= WALK_NOT_GUARD;
+    ExitProcess(bad == 0 ? WALK_OK : WALK_BAD | (unsigned)bad);
+}
+
+static int run_walk(void)
+{
+    SetErrorMode(SEM_FAILCRITICALERRORS | SEM_NOGPFAULTERRORBOX);
+    AddVectoredExceptionHandler(1, judge_walk_fault);
+    struct coro_options opts = {.stack_size = walk_stack_size};
+    coro *co;
+    if (coro_create(&co, walk_down_the_stack, &opts) != CORO_OK)
+        return CHILD_NO_COROUTINE;
+    coro_resume(co, NULL, NULL);
+    return CHILD_SURVIVED;
+}
+
+static void *walk_down_the_stack(void *value)
+{
+    (void)value;
+    volatile unsigned char here = 0;
+    volatile unsigned char *p = &here;
+    walk_top = (uintptr_t)coro_running();
+    for (;;) {
+        p -= 512;
+        *p = 1;
+        walk_deepest = (uintptr_t)p;
+    }
+    return NULL;
+}
+
+static void test_guard_is_adjacent(void **state)
+{
+    (void)state;
+    assert_int_equal(exit_code_of_child("walk"), WALK_OK);
+}
+
+static int run_child(const char *name)
+{
+    if (strcmp(name, "overflow") == 0)
+        return run_overflow(0);
+    if (strcmp(name, "overflow-wide-guard") == 0)
+        return run_overflow(64 * 1024);
+    if (strcmp(name, "walk") == 0)
+        return run_walk();
+    return CHILD_UNKNOWN;
+}
+#endif
+
 static void test_deep_recursion_within_the_stack(void **state)
 {
     (void)state;
@@ -194,14 +348,14 @@ static void test_deep_recursion_within_the_stack(void **state)
     assert_int_equal(coro_create(&co, recurse_entry, NULL), CORO_OK);
     void *out;
     assert_int_equal(coro_resume(co, V(150), &out), CORO_OK);
-    assert_int_equal(N(out), recurse(150));
+    assert_int_equal(N(out), recurse_checksum(150));
     assert_int_equal(coro_status(co), CORO_DEAD);
     assert_int_equal(coro_destroy(co), CORO_OK);
 
     struct coro_options big = {.stack_size = 8 * 1024 * 1024};
     assert_int_equal(coro_create(&co, recurse_entry, &big), CORO_OK);
     assert_int_equal(coro_resume(co, V(6000), &out), CORO_OK);
-    assert_int_equal(N(out), recurse(6000));
+    assert_int_equal(N(out), recurse_checksum(6000));
     assert_int_equal(coro_destroy(co), CORO_OK);
 }
 
@@ -251,12 +405,18 @@ static void test_caller_supplied_stack(void **state)
 
 static size_t resident_bytes(void)
 {
+#ifdef _WIN32
+    PROCESS_MEMORY_COUNTERS counters;
+    assert_true(GetProcessMemoryInfo(GetCurrentProcess(), &counters, sizeof counters));
+    return counters.WorkingSetSize;
+#else
     FILE *statm = fopen("/proc/self/statm", "r");
     assert_non_null(statm);
     unsigned long size, resident;
     assert_int_equal(fscanf(statm, "%lu %lu", &size, &resident), 2);
     fclose(statm);
     return resident * (size_t)sysconf(_SC_PAGESIZE);
+#endif
 }
 
 static void *touch_a_little(void *value)
@@ -279,7 +439,7 @@ static void test_stacks_are_not_resident_until_used(void **state)
         assert_int_equal(coro_resume(all[i], NULL, NULL), CORO_OK);
     }
     size_t grown = resident_bytes() - before;
-    print_message("1000 coroutines with 256 KiB stacks: %zu KiB resident\n", grown / 1024);
+    print_message("1000 coroutines with 256 KiB stacks: %lu KiB resident\n", (unsigned long)(grown / 1024));
     /* 250 MiB would be committed if stacks were touched or zeroed; a few
      * pages per coroutine are expected. */
     assert_true(grown < (size_t)32 * 1024 * 1024);
@@ -287,8 +447,15 @@ static void test_stacks_are_not_resident_until_used(void **state)
         assert_int_equal(coro_destroy(all[i]), CORO_OK);
 }
 
+#ifdef _WIN32
+int main(int argc, char **argv)
+{
+    if (argc == 3 && strcmp(argv[1], "--child") == 0)
+        return run_child(argv[2]);
+#else
 int main(void)
 {
+#endif
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_overflow_hits_the_guard_page),
         cmocka_unit_test(test_guard_is_adjacent),

@@ -67,7 +67,8 @@ enum coro_result {
 };
 
 /* Usable stack bytes a coroutine is given when the options say nothing. The
- * memory is reserved, not committed: only the pages a coroutine touches
+ * memory is reserved, not committed (on Windows it is committed, which
+ * counts against the commit limit): only the pages a coroutine touches
  * become resident. */
 #define CORO_STACK_DEFAULT ((size_t)256 * 1024)
 

@@ -21,9 +21,10 @@ struct coro_stack {
 size_t coro_stack_page_size(void);
 
 /* Maps at least usable bytes of read-write stack with guard bytes of no
- * access below it, both rounded up to pages. Reserves address space only:
- * nothing is touched or committed. Returns CORO_OK or CORO_ENOMEM, leaving
- * nothing mapped on failure. */
+ * access below it, both rounded up to pages. Nothing is touched: POSIX
+ * reserves address space only; Windows commits the usable part (see
+ * stack_win32.c), which still makes no page resident. Returns CORO_OK or
+ * CORO_ENOMEM, leaving nothing mapped on failure. */
 int coro_stack_map(struct coro_stack *stack, size_t usable, size_t guard);
 
 /* Returns a mapped stack to the system. */

@@ -38,6 +38,21 @@
 
 static long iterations = 1000000;
 
+#if defined(_WIN32)
+#include <windows.h>
+
+/* clock_gettime is winpthreads' on mingw; the performance counter is the
+ * system's own monotonic clock. */
+static double now_ns(void)
+{
+    static LARGE_INTEGER frequency;
+    LARGE_INTEGER now;
+    if (frequency.QuadPart == 0)
+        QueryPerformanceFrequency(&frequency);
+    QueryPerformanceCounter(&now);
+    return (double)now.QuadPart * 1e9 / (double)frequency.QuadPart;
+}
+#else
 static double now_ns(void)
 {
     struct timespec ts;
@@ -48,6 +63,7 @@ static double now_ns(void)
 #endif
     return (double)ts.tv_sec * 1e9 + (double)ts.tv_nsec;
 }
+#endif
 
 /* ---- libcoro, resume/yield ---- */
 

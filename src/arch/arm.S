@@ -5,9 +5,9 @@
  * ABI facts this file relies on (AAPCS section numbers of the releases since
  * 2019; editions before that number the same text 5.1.1, 5.1.2.1, 5.2.1.2):
  *   6.1.1 "Core registers": "A subroutine must preserve the contents of the
- *     registers r4-r8, r10, r11 and SP" and r9 where the platform makes it
- *     v6; Linux leaves r9 to the program, so it is saved like r4-r8.
- *     lr carries the return address and the switch returns through it.
+ *     registers r4-r8, r10, r11 and SP", and r9 where the platform makes it
+ *     the callee-saved v6, as GNU/Linux does. lr carries the return
+ *     address; the switch returns through the one saved in the frame.
  *   6.1.2.1 "VFP register usage conventions": s16-s31 (d8-d15) must be
  *     preserved; d0-d7 and d16-d31 need not be. Of the FPSCR, the condition
  *     flags, QC and the cumulative exception bits (0-4, 7) are not
@@ -31,7 +31,7 @@
  *
  *   offset  switch saved                 a fresh frame from make holds
  *   +100    lr (return address)          coro_arch_trampoline (| 1 in Thumb)
- *   +96     FPSCR                        FPSCR of make's caller
+ *   +96     FPSCR (pushed from ip)       FPSCR of make's caller
  *   +92     r11                          0 (ends frame-pointer walks)
  *   +88     r10                          0
  *   +84     r9                           0
@@ -53,10 +53,9 @@
  *
  * Instruction sets. The file assembles as A32 or as Thumb-2, whichever the
  * compiler generates (Debian's armhf default is Thumb-2). Returns use bx,
- * so a Thumb caller may switch to an A32 context and back. The
- * FP half is built whenever there is an FP unit (__ARM_FP), whatever the
- * float ABI: with -mfloat-abi=softfp the compiler still keeps values in
- * d8-d15.
+ * so a Thumb caller may switch to an A32 context and back. The FP half is
+ * built whenever there is an FP unit (__ARM_FP), whatever the float ABI:
+ * with -mfloat-abi=softfp the compiler still keeps values in d8-d15.
  *
  * Unwinding. Arm Linux unwinds with the EHABI tables (.ARM.exidx), which
  * gas builds from .fnstart/.save/.vsave/.fnend; the .cfi directives go to
@@ -127,9 +126,8 @@ coro_arch_switch:
 #endif
 
     /* Both stacks hold a frame of the same shape, so the unwind data above
-     * stays true after sp changes. Thumb cannot store sp directly. */
-    mov     r3, sp
-    str     r3, [r0]
+     * stays true after sp changes. */
+    str     sp, [r0]
 #if defined(__ARM_FP)
     mov     r0, ip
 #endif
@@ -215,9 +213,12 @@ coro_arch_make:
 
 /*
  * The first switch into a coroutine returns here with the value in r0,
- * start in r4 and arg in r5. Both unwinders stop here: EHABI's
- * EXIDX_CANTUNWIND (.cantunwind) ends libgcc's _Unwind_Backtrace, and so
- * glibc's backtrace(), and the undefined lr ends a debugger's walk.
+ * start in r4, arg in r5 and sp 16-byte aligned; udf raises SIGILL should
+ * start return. Both unwinders stop here: the EHABI entry EXIDX_CANTUNWIND
+ * (.cantunwind) ends libgcc's _Unwind_Backtrace, so glibc's backtrace()
+ * lists frames down to coro_start (never this one, whose entry is the stop
+ * mark; without it the walk loops here until the buffer is full), and the
+ * undefined lr ends a debugger's walk.
  */
     .type   coro_arch_trampoline, %function
     .p2align 2

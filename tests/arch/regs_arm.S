@@ -1,6 +1,6 @@
 /*
- * Test helper for test_registers, 32-bit Arm AAPCS (see src/arch/arm.S for
- * the ABI sections): as regs_x86_64_sysv.S, except:
+ * The assembly half of test_registers for 32-bit Arm AAPCS (see
+ * src/arch/arm.S for the ABI sections): as regs_x86_64_sysv.S, except:
  *
  * void regs_switch(void **save_sp, void *load_sp, void *value,
  *                  r0               r1             r2
@@ -14,7 +14,7 @@
  *
  * lr. Every side calls the switch from inside this function, so a switch
  * that returned through the lr it was entered with instead of the saved
- * one would still land here. The helper therefore calls the switch from
+ * one would still land here. regs_switch therefore calls the switch from
  * one of two call sites, chosen by fill[], and records in seen[] the site
  * control came back to: a switch that drops lr returns the resumer at the
  * coroutine's site or the other way round.

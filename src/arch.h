@@ -36,8 +36,10 @@
 #define CORO_ARCH_FRAME_SIZE 64
 #elif defined(__aarch64__)
 #define CORO_ARCH_FRAME_SIZE 176
+#elif defined(__arm__) && defined(__ARM_FP)
+#define CORO_ARCH_FRAME_SIZE 104
 #elif defined(__arm__)
-#define CORO_ARCH_FRAME_SIZE 112
+#define CORO_ARCH_FRAME_SIZE 40
 #elif defined(__riscv) && __riscv_xlen == 64 && defined(__riscv_flen)
 #define CORO_ARCH_FRAME_SIZE 208
 #elif defined(__riscv) && __riscv_xlen == 64

@@ -113,6 +113,41 @@ static const uint64_t fill_coroutine[] = {
     0xcacacacacacacaca, 0xcbcbcbcbcbcbcbcb, 0xdadadadadadadada, 0xdbdbdbdbdbdbdbdb,
     0xeaeaeaeaeaeaeaea, 0xebebebebebebebeb, 0xfafafafafafafafa, 0xfbfbfbfbfbfbfbfb,
     0xdfc0 /* FZ, DAZ, round up */, 0x0e7f /* chop, 53-bit */, 0};
+#elif defined(__arm__)
+/* Core registers are 32 bits wide: only the low half of their entries is
+ * used. "lr" is the call site the switch returned to (see regs_arm.S);
+ * 0 and 1 are the two sites, not register contents. Of the FPSCR, the test
+ * sets the control bits every VFPv3 implements: AHP, DN, FZ and the
+ * rounding mode (26-22); the trap enables read as zero on most cores. */
+#define CORE 0xffffffffu
+static const char *const regs_names[] = {
+    "r4", "r5", "r6", "r7", "r8", "r9", "r10", "r11",
+#if defined(__ARM_FP)
+    "d8", "d9", "d10", "d11", "d12", "d13", "d14", "d15", "fpscr",
+#endif
+    "lr", "sp"};
+static const uint64_t regs_mask[] = {
+    CORE, CORE, CORE, CORE, CORE, CORE, CORE, CORE,
+#if defined(__ARM_FP)
+    ALL, ALL, ALL, ALL, ALL, ALL, ALL, ALL, 0x07c00000,
+#endif
+    ALL, ALL};
+static const uint64_t fill_resumer[] = {
+    0x44444444, 0x55555555, 0x66666666, 0x77777777, 0x88888888, 0x99999999, 0xaaaaaaaa, 0xbbbbbbbb,
+#if defined(__ARM_FP)
+    0x0808080808080808, 0x0909090909090909, 0x1010101010101010, 0x1111111111111111,
+    0x1212121212121212, 0x1313131313131313, 0x1414141414141414, 0x1515151515151515,
+    0x00800000 /* round toward minus infinity */,
+#endif
+    0, 0};
+static const uint64_t fill_coroutine[] = {
+    0xc4c4c4c4, 0xc5c5c5c5, 0xc6c6c6c6, 0xc7c7c7c7, 0xc8c8c8c8, 0xc9c9c9c9, 0xcacacaca, 0xcbcbcbcb,
+#if defined(__ARM_FP)
+    0xd8d8d8d8d8d8d8d8, 0xd9d9d9d9d9d9d9d9, 0xdadadadadadadada, 0xdbdbdbdbdbdbdbdb,
+    0xdcdcdcdcdcdcdcdc, 0xdddddddddddddddd, 0xdededededededede, 0xdfdfdfdfdfdfdfdf,
+    0x07400000 /* AHP, default NaN, flush to zero, round toward plus infinity */,
+#endif
+    1, 0};
 #else
 #error "test_registers: no register table for this architecture"
 #endif

@@ -154,14 +154,27 @@ static void record_fault(int signal_number, siginfo_t *info, void *context)
            (got = read(fd, maps + length, sizeof maps - 1 - (size_t)length)) > 0)
         length += got;
     maps[length] = '\0';
+    int listed = 0;
     for (const char *line = maps; *line != '\0';) {
         uintptr_t start, end;
         const char *p = line;
         if (parse_hex(&p, &start) && *p++ == '-' && parse_hex(&p, &end) && *p++ == ' ' &&
-            fault >= start && fault < end)
+            fault >= start && fault < end) {
             walk_record[WALK_FAULT_IN_GUARD] = p[0] == '-' && p[1] == '-' && p[2] == '-';
+            listed = 1;
+        }
         while (*line != '\0' && *line++ != '\n') {
         }
+    }
+    /* qemu-user leaves a 32-bit guest's PROT_NONE mappings out of its
+     * /proc/self/maps. Ask mmap instead: it places a page at the exact
+     * address only where nothing is mapped (MAP_FIXED_NOREPLACE, or the
+     * same call taken as a hint by kernels and emulators that predate it). */
+    if (!listed) {
+        size_t page_size = (size_t)sysconf(_SC_PAGESIZE);
+        void *page = (void *)(fault & ~(uintptr_t)(page_size - 1));
+        void *placed = mmap(page, page_size, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, -1, 0);
+        walk_record[WALK_FAULT_IN_GUARD] = placed != page;
     }
     _exit(42);
 }

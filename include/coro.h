@@ -41,6 +41,9 @@ extern "C" {
 /* A coroutine, or a thread's own context (see coro_thread()). Opaque. */
 typedef struct coro coro;
 
+/* Many stacks carved from one mapping (see coro_arena_create()). Opaque. */
+typedef struct coro_arena coro_arena;
+
 /* The entry of a coroutine. It receives the value of the first resume (or
  * transfer) into the coroutine; what it returns is delivered to the context
  * that control goes to when it ends, and the coroutine is then dead. */
@@ -63,8 +66,19 @@ enum coro_result {
     CORO_EOUTSIDE, /* coro_yield() called outside any coroutine */
     CORO_ETHREAD,  /* a thread's own context cannot be resumed or destroyed */
     CORO_ESTACK,   /* the stack is smaller than CORO_STACK_MIN */
-    CORO_ENOMEM    /* out of memory, or the kernel refused another mapping */
+    CORO_ENOMEM,   /* out of memory, or the kernel refused another mapping (below) */
+    CORO_EBUSY     /* an arena still holds live coroutines */
 };
+
+/* CORO_ENOMEM and the mapping limit. Every guarded stack costs the kernel
+ * two memory mappings (the guard and the stack). Linux caps mappings per
+ * process at vm.max_map_count, 65530 by default, so about 32,000 guarded
+ * coroutines can live at once, whatever the memory free; past that,
+ * coro_create() returns CORO_ENOMEM. The two ways out: raise the limit
+ * (sysctl vm.max_map_count=N, about two per coroutine plus the program's
+ * own), or give up the guard for the many: a coro_arena with CORO_NO_GUARD
+ * holds any number of stacks in one mapping, and caller-supplied stacks
+ * (coro_options.stack) cost no mapping at all. */
 
 /* Usable stack bytes a coroutine is given when the options say nothing. The
  * memory is reserved, not committed (on Windows it is committed, which
@@ -98,6 +112,10 @@ struct coro_options {
     const char *name;
     /* Returned by coro_user_data(). */
     void *user_data;
+    /* Take the stack from this arena (see coro_arena_create()); stack_size,
+     * guard_size and stack must then be zero: the arena sets the shape.
+     * NULL: a stack of the library's own (pooled, see coro_pool_trim()). */
+    coro_arena *arena;
 };
 
 #define CORO_NAME_MAX 32
@@ -162,6 +180,78 @@ CORO_API void coro_set_user_data(coro *co, void *user_data);
 
 /* A fixed English sentence describing a coro_result value. */
 CORO_API const char *coro_strerror(int result);
+
+/*
+ * Stack pool. coro_destroy() keeps the stack of a coroutine it mapped (not
+ * an arena's or the caller's) in a pool of the calling thread, guard
+ * included, and coro_create() reuses a pooled stack of the same shape (the
+ * same stack_size and guard_size once rounded up to pages) before it asks
+ * the system for a new one. Creating from the pool makes no system call and
+ * allocates nothing: about as fast as an unguarded malloc'd stack, with the
+ * guard kept. A pool holds stacks of at most four shapes at a time.
+ *
+ * The pool is bounded by a number of stacks and by bytes of mapped stack
+ * (guards included, which also bounds the memory pooled stacks hold); a
+ * destroyed stack beyond either bound, or of a fifth shape, is unmapped at
+ * once. Limits are per thread; a thread starts with the defaults below. A
+ * thread that exits unmaps its pool; at process exit the system takes it.
+ *
+ * Pooled stacks keep the pages their coroutine dirtied, so a reused stack
+ * costs no page faults. Dropping those pages at every destroy (madvise) was
+ * measured at roughly ten times the cost of a pooled create and destroy, so
+ * it is not done by default: call coro_pool_trim() where memory matters
+ * more, for example when a server goes idle.
+ */
+
+/* Default bounds of each thread's pool. */
+#define CORO_POOL_MAX_STACKS_DEFAULT 64
+#define CORO_POOL_MAX_BYTES_DEFAULT ((size_t)16 * 1024 * 1024)
+
+/* Sets the bounds of the calling thread's pool, unmapping pooled stacks
+ * that exceed the new ones. (0, 0) turns pooling off for the thread. */
+CORO_API void coro_pool_set_limits(size_t max_stacks, size_t max_bytes);
+
+/* Gives the calling thread's pooled memory back to the system: unmaps
+ * pooled stacks until at most keep_stacks remain, and drops the dirty pages
+ * of those that remain (all but the top page of each) without unmapping
+ * them. coro_pool_trim(0) empties the pool. */
+CORO_API void coro_pool_trim(size_t keep_stacks);
+
+/* The calling thread's pool now: stacks held and their mapped bytes (guards
+ * included). Either pointer may be NULL. */
+CORO_API void coro_pool_usage(size_t *stacks, size_t *bytes);
+
+/*
+ * Stack arenas, for very many small coroutines. An arena reserves one
+ * mapping for count stacks of one shape up front (address space only:
+ * memory is committed as coroutines touch it) and hands them out to
+ * coro_create() through coro_options.arena; coro_destroy() gives a stack
+ * back to its arena for the next create, with no system call.
+ *
+ * The trade-off is the guard. With guard_size CORO_NO_GUARD the whole arena
+ * is one mapping, so the mapping limit (see CORO_ENOMEM) never applies:
+ * a million live coroutines of 4 KiB stacks fit in about 4 KiB of memory
+ * each. But an overflow then silently overwrites the stack below, and the
+ * top of every stack holds its coroutine's control block: size the stacks
+ * with room to spare. With a guard (0: one page, as everywhere) each stack
+ * gets its guard page the first time it is used, which splits the mapping:
+ * two mappings per stack, as many as separately mapped stacks, so the limit
+ * applies again; what remains is one system call at first use instead of
+ * three, and no unmapping at destroy.
+ *
+ * An arena is not thread-safe: create and destroy its coroutines on one
+ * thread at a time (the coroutines themselves may run on any thread).
+ */
+
+/* Creates an arena for count stacks of stack_size usable bytes (0:
+ * CORO_STACK_DEFAULT) above guard_size bytes of guard (0: one page;
+ * CORO_NO_GUARD: none). Errors: CORO_EINVAL (out NULL, count 0),
+ * CORO_ESTACK, CORO_ENOMEM. */
+CORO_API int coro_arena_create(coro_arena **out, size_t count, size_t stack_size, size_t guard_size);
+
+/* Unmaps an arena whose coroutines have all been destroyed. Errors:
+ * CORO_EINVAL (NULL), CORO_EBUSY (some are alive; nothing changes). */
+CORO_API int coro_arena_destroy(coro_arena *arena);
 
 #ifdef __cplusplus
 }

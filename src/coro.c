@@ -16,11 +16,13 @@
 #include <string.h>
 
 #include "arch.h"
+#include "pool.h"
 #include "stack.h"
 
 enum coro_kind {
     KIND_THREAD,        /* a thread's own context: never created, never freed */
-    KIND_MAPPED_STACK,  /* the library mapped the stack, and frees it */
+    KIND_MAPPED_STACK,  /* the library mapped the stack (or took it from the pool) */
+    KIND_ARENA_STACK,   /* the stack belongs to an arena */
     KIND_CALLER_STACK   /* the caller owns the stack memory */
 };
 
@@ -34,6 +36,7 @@ struct coro {
     coro_entry entry;
     void *user_data;
     struct coro_stack stack;
+    coro_arena *arena;      /* KIND_ARENA_STACK: where the stack goes back */
     char name[CORO_NAME_MAX];
 };
 
@@ -135,6 +138,28 @@ static NORETURN void coro_start(void *value, void *arg)
     }
 }
 
+/* The control block takes the top of the stack; the first frame goes right
+ * below it. Both need room on top of what the entry may use. */
+#define STACK_OVERHEAD (((sizeof(struct coro) + 63) & ~(size_t)63) + CORO_ARCH_FRAME_SIZE)
+
+/* The guard bytes that a guard_size option asks for. */
+static size_t guard_bytes(size_t guard_size)
+{
+    return guard_size == CORO_NO_GUARD ? 0 : guard_size == 0 ? coro_stack_page_size() : guard_size;
+}
+
+int coro_arena_create(coro_arena **out, size_t count, size_t stack_size, size_t guard_size)
+{
+    if (out == NULL || count == 0)
+        return CORO_EINVAL;
+    size_t usable = stack_size != 0 ? stack_size : CORO_STACK_DEFAULT;
+    if (usable < CORO_STACK_MIN)
+        return CORO_ESTACK;
+    if (usable > SIZE_MAX - STACK_OVERHEAD)
+        return CORO_ENOMEM;
+    return coro_stack_arena_new(out, count, usable + STACK_OVERHEAD, guard_bytes(guard_size));
+}
+
 int coro_create(coro **out, coro_entry entry, const struct coro_options *opts)
 {
     static const struct coro_options defaults;
@@ -146,14 +171,18 @@ int coro_create(coro **out, coro_entry entry, const struct coro_options *opts)
     size_t usable = opts->stack_size != 0 ? opts->stack_size : CORO_STACK_DEFAULT;
     if (usable < CORO_STACK_MIN)
         return CORO_ESTACK;
-
-    /* The control block takes the top of the stack; the first frame goes
-     * right below it. Both need room on top of what the entry may use. */
-    size_t overhead = ((sizeof(struct coro) + 63) & ~(size_t)63) + CORO_ARCH_FRAME_SIZE;
+    size_t overhead = STACK_OVERHEAD;
 
     struct coro_stack stack;
     enum coro_kind kind;
-    if (opts->stack != NULL) {
+    if (opts->arena != NULL) {
+        if (opts->stack != NULL || opts->stack_size != 0 || opts->guard_size != 0)
+            return CORO_EINVAL;
+        int result = coro_stack_arena_get(opts->arena, &stack);
+        if (result != CORO_OK)
+            return result;
+        kind = KIND_ARENA_STACK;
+    } else if (opts->stack != NULL) {
         if (opts->stack_size == 0 || (opts->guard_size != 0 && opts->guard_size != CORO_NO_GUARD))
             return CORO_EINVAL;
         if (usable < CORO_STACK_MIN + overhead)
@@ -164,12 +193,9 @@ int coro_create(coro **out, coro_entry entry, const struct coro_options *opts)
         stack.top = (char *)opts->stack + opts->stack_size;
         kind = KIND_CALLER_STACK;
     } else {
-        size_t guard = opts->guard_size == CORO_NO_GUARD ? 0
-                       : opts->guard_size == 0           ? coro_stack_page_size()
-                                                         : opts->guard_size;
         if (usable > SIZE_MAX - overhead)
             return CORO_ENOMEM;
-        int result = coro_stack_map(&stack, usable + overhead, guard);
+        int result = coro_stack_pool_get(&stack, usable + overhead, guard_bytes(opts->guard_size));
         if (result != CORO_OK)
             return result;
         kind = KIND_MAPPED_STACK;
@@ -183,6 +209,7 @@ int coro_create(coro **out, coro_entry entry, const struct coro_options *opts)
     co->entry = entry;
     co->user_data = opts->user_data;
     co->stack = stack;
+    co->arena = opts->arena;
     co->stack.top = co;
     if (opts->name != NULL) {
         size_t length = strlen(opts->name);
@@ -203,11 +230,13 @@ int coro_destroy(coro *co)
         return CORO_ETHREAD;
     if (co->status == CORO_RUNNING || co->status == CORO_NORMAL)
         return not_suspended(co);
-    if (co->kind == KIND_MAPPED_STACK) {
-        /* The control block is inside the mapping: copy out what unmapping needs. */
-        struct coro_stack stack = co->stack;
-        coro_stack_unmap(&stack);
-    }
+    /* The control block is inside the stack, which the pool or arena
+     * overwrites: copy out what they need first. */
+    struct coro_stack stack = co->stack;
+    if (co->kind == KIND_MAPPED_STACK)
+        coro_stack_pool_put(&stack);
+    else if (co->kind == KIND_ARENA_STACK)
+        coro_stack_arena_put(co->arena, &stack);
     return CORO_OK;
 }
 
@@ -318,7 +347,12 @@ const char *coro_strerror(int result)
     case CORO_EOUTSIDE: return "attempt to yield from outside a coroutine";
     case CORO_ETHREAD: return "a thread's own context cannot be resumed, destroyed or entered from another thread";
     case CORO_ESTACK: return "stack smaller than CORO_STACK_MIN";
-    case CORO_ENOMEM: return "out of memory, or the kernel refused another mapping";
+    case CORO_ENOMEM:
+        return "out of memory, or the kernel refused another mapping (each guarded stack takes two; "
+               "Linux allows vm.max_map_count, 65530 by default, about 32,000 guarded coroutines): "
+               "raise vm.max_map_count, or use unguarded stacks (a coro_arena with CORO_NO_GUARD, "
+               "or caller-supplied stacks)";
+    case CORO_EBUSY: return "arena still holds live coroutines";
     }
     return "unknown libcoro result";
 }

@@ -1,8 +1,10 @@
-/* Guarded stacks for POSIX systems: mmap, with an mprotect'ed guard. */
-#define _DEFAULT_SOURCE /* MAP_ANONYMOUS, MAP_NORESERVE, MAP_STACK under -std=c11 */
+/* Guarded stacks for POSIX systems: mmap, with an mprotect'ed guard; thread
+ * exit through a pthread key. */
+#define _DEFAULT_SOURCE /* MAP_ANONYMOUS, MAP_NORESERVE, MAP_STACK, madvise under -std=c11 */
 
 #include "stack.h"
 
+#include <pthread.h>
 #include <stdint.h>
 #include <sys/mman.h>
 #include <unistd.h>
@@ -68,14 +70,10 @@ int coro_stack_map(struct coro_stack *stack, size_t usable, size_t guard)
         return CORO_ENOMEM;
     size_t total = usable_bytes + guard_bytes;
 
-    /* MAP_NORESERVE: a stack is mostly untouched address space and must not
-     * count against overcommit as if it were all used. */
-    void *mapping = INJECTED_FAILURE() ? MAP_FAILED
-                    : mmap(NULL, total, PROT_READ | PROT_WRITE,
-                           MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_STACK, -1, 0);
-    if (mapping == MAP_FAILED)
+    void *mapping = coro_stack_reserve(total);
+    if (mapping == NULL)
         return CORO_ENOMEM;
-    if (guard_bytes != 0 && (INJECTED_FAILURE() || mprotect(mapping, guard_bytes, PROT_NONE) != 0)) {
+    if (guard_bytes != 0 && coro_stack_protect(mapping, guard_bytes) != CORO_OK) {
         munmap(mapping, total);
         return CORO_ENOMEM;
     }
@@ -89,4 +87,49 @@ int coro_stack_map(struct coro_stack *stack, size_t usable, size_t guard)
 void coro_stack_unmap(const struct coro_stack *stack)
 {
     munmap(stack->mapping, stack->mapping_size);
+}
+
+void *coro_stack_reserve(size_t size)
+{
+    /* MAP_NORESERVE: a stack is mostly untouched address space and must not
+     * count against overcommit as if it were all used. */
+    void *memory = INJECTED_FAILURE() ? MAP_FAILED
+                   : mmap(NULL, size, PROT_READ | PROT_WRITE,
+                          MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_STACK, -1, 0);
+    return memory != MAP_FAILED ? memory : NULL;
+}
+
+void coro_stack_release(void *memory, size_t size)
+{
+    munmap(memory, size);
+}
+
+int coro_stack_protect(void *memory, size_t size)
+{
+    return !INJECTED_FAILURE() && mprotect(memory, size, PROT_NONE) == 0 ? CORO_OK : CORO_ENOMEM;
+}
+
+void coro_stack_discard(void *memory, size_t size)
+{
+    /* MADV_DONTNEED, not MADV_FREE: the memory must leave the resident set
+     * now, which is the point of discarding (see the pool's notes in
+     * pool.c for the measurements behind not doing it by default). */
+    madvise(memory, size, MADV_DONTNEED);
+}
+
+static pthread_key_t thread_exit_key;
+static pthread_once_t thread_exit_once = PTHREAD_ONCE_INIT;
+static int thread_exit_key_ok;
+
+static void create_thread_exit_key(void)
+{
+    thread_exit_key_ok = pthread_key_create(&thread_exit_key, coro_stack_thread_exit) == 0;
+}
+
+int coro_stack_watch_thread(void *pool)
+{
+    pthread_once(&thread_exit_once, create_thread_exit_key);
+    if (!thread_exit_key_ok || pthread_setspecific(thread_exit_key, pool) != 0)
+        return CORO_ENOMEM;
+    return CORO_OK;
 }

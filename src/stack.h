@@ -1,7 +1,8 @@
 /*
  * Stacks for coroutines: the part of libcoro that talks to the operating
- * system's memory manager. src/stack.c implements it for POSIX; a port to
- * another system replaces that file, not the core.
+ * system's memory manager and thread exit. src/stack.c implements it for
+ * POSIX; a port to another system replaces that file, not the core. The
+ * pool and the arenas (src/pool.c) are portable and use only what is here.
  */
 #ifndef CORO_STACK_H
 #define CORO_STACK_H
@@ -29,6 +30,30 @@ int coro_stack_map(struct coro_stack *stack, size_t usable, size_t guard);
 
 /* Returns a mapped stack to the system. */
 void coro_stack_unmap(const struct coro_stack *stack);
+
+/* Reserves size bytes (a multiple of the page size) of read-write memory
+ * for stacks, committing nothing. NULL when the system refuses. */
+void *coro_stack_reserve(size_t size);
+
+/* Returns all the memory of one coro_stack_reserve() to the system. */
+void coro_stack_release(void *memory, size_t size);
+
+/* Makes size bytes at memory (page-aligned) inaccessible, as a guard.
+ * Returns CORO_OK or CORO_ENOMEM (on Linux, typically the mapping count
+ * limit: the guard splits a mapping in two). */
+int coro_stack_protect(void *memory, size_t size);
+
+/* Drops the contents of size bytes at memory (page-aligned): the pages stop
+ * being resident and read as zero when touched again. */
+void coro_stack_discard(void *memory, size_t size);
+
+/* Arranges for coro_stack_thread_exit(pool) to run when the calling thread
+ * exits (not at process exit, where the system takes everything back).
+ * Returns CORO_OK or CORO_ENOMEM. */
+int coro_stack_watch_thread(void *pool);
+
+/* Implemented by the pool (src/pool.c): releases a thread's pooled stacks. */
+void coro_stack_thread_exit(void *pool);
 
 #ifdef CORO_FAULT_INJECTION
 /* Test hook, compiled only into the copy of the library that

@@ -11,7 +11,11 @@
  * --touch bytes of its stack, with and without madvise of the dirtied pages
  * at destroy: the measurement behind the pool not dropping pages by default.
  *
- *   create_destroy [--reps R] [--iterations N] [--stack BYTES] [--touch BYTES] [--csv]
+ *   create_destroy [--reps R] [--iterations N] [--stack BYTES] [--touch BYTES]
+ *                  [--only TEXT] [--csv]
+ *
+ * --only runs just the implementations whose name contains TEXT (for
+ * bench/callgrind.sh, which needs the work to grow with --iterations only).
  */
 #define _GNU_SOURCE /* ucontext, MADV_FREE */
 
@@ -249,7 +253,7 @@ static double median(double *values, int count)
 
 static void usage(void)
 {
-    fprintf(stderr, "usage: create_destroy [--reps R] [--iterations N] [--stack BYTES] [--touch BYTES] [--csv]\n");
+    fprintf(stderr, "usage: create_destroy [--reps R] [--iterations N] [--stack BYTES] [--touch BYTES] [--only TEXT] [--csv]\n");
     exit(2);
 }
 
@@ -258,6 +262,7 @@ int main(int argc, char **argv)
     int reps = 7;
     size_t iterations = 200000;
     int csv = 0;
+    const char *only = NULL;
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--reps") == 0 && i + 1 < argc)
             reps = atoi(argv[++i]);
@@ -267,6 +272,8 @@ int main(int argc, char **argv)
             stack_size = strtoull(argv[++i], NULL, 10);
         else if (strcmp(argv[i], "--touch") == 0 && i + 1 < argc)
             touch_bytes = strtoull(argv[++i], NULL, 10);
+        else if (strcmp(argv[i], "--only") == 0 && i + 1 < argc)
+            only = argv[++i];
         else if (strcmp(argv[i], "--csv") == 0)
             csv = 1;
         else
@@ -275,15 +282,23 @@ int main(int argc, char **argv)
     if (reps < 1 || iterations < 200 || stack_size < CORO_STACK_MIN || touch_bytes + 4096 > stack_size)
         usage();
 
+    size_t count = 0;
     for (size_t k = 0; k < IMPLEMENTATIONS; k++) {
-        implementations[k].samples = calloc((size_t)reps, sizeof(double));
-        if (implementations[k].samples == NULL)
+        if (only != NULL && strstr(implementations[k].name, only) == NULL)
+            continue;
+        implementations[count] = implementations[k];
+        implementations[count].samples = calloc((size_t)reps, sizeof(double));
+        if (implementations[count].samples == NULL)
             return 1;
-        /* Warm up: fill the pool, the heap and the caches once. */
-        implementations[k].run(iterations / implementations[k].divisor / 10 + 1);
+        /* Warm up: fill the pool, the heap and the caches once. A fixed
+         * count, so that it cancels out of bench/callgrind.sh's difference. */
+        implementations[count].run(100);
+        count++;
     }
+    if (count == 0)
+        usage();
     for (int r = 0; r < reps; r++) {
-        for (size_t k = 0; k < IMPLEMENTATIONS; k++) {
+        for (size_t k = 0; k < count; k++) {
             size_t n = iterations / implementations[k].divisor;
             double start = now_ns();
             implementations[k].run(n);
@@ -293,7 +308,7 @@ int main(int argc, char **argv)
 
     double base[2] = {0, 0};
     double medians[IMPLEMENTATIONS], minimums[IMPLEMENTATIONS];
-    for (size_t k = 0; k < IMPLEMENTATIONS; k++) {
+    for (size_t k = 0; k < count; k++) {
         medians[k] = median(implementations[k].samples, reps);
         minimums[k] = implementations[k].samples[0];
         if (base[implementations[k].group] == 0)
@@ -302,7 +317,7 @@ int main(int argc, char **argv)
 
     if (csv) {
         printf("group,implementation,median_ns,min_ns,ratio\n");
-        for (size_t k = 0; k < IMPLEMENTATIONS; k++) {
+        for (size_t k = 0; k < count; k++) {
             const char *name = implementations[k].name;
             while (*name == ' ')
                 name++;
@@ -320,9 +335,11 @@ int main(int argc, char **argv)
 #endif
     printf("; resume dirties %zu bytes\n", touch_bytes);
     for (int group = 0; group < 2; group++) {
+        if (base[group] == 0)
+            continue;
         printf("\n%-34s %10s %10s %8s\n", group == 0 ? "ns per create+destroy" : "ns per create+resume+destroy",
                "median", "min", "ratio");
-        for (size_t k = 0; k < IMPLEMENTATIONS; k++) {
+        for (size_t k = 0; k < count; k++) {
             if (implementations[k].group != group)
                 continue;
             printf("%-34s %10.1f %10.1f %7.2fx\n", implementations[k].name, medians[k], minimums[k],

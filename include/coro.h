@@ -197,10 +197,13 @@ CORO_API const char *coro_strerror(int result);
  * thread that exits unmaps its pool; at process exit the system takes it.
  *
  * Pooled stacks keep the pages their coroutine dirtied, so a reused stack
- * costs no page faults. Dropping those pages at every destroy (madvise) was
- * measured at roughly ten times the cost of a pooled create and destroy, so
- * it is not done by default: call coro_pool_trim() where memory matters
- * more, for example when a server goes idle.
+ * costs no page faults. Dropping those pages at every destroy was measured
+ * (bench/create_destroy, x86-64 Linux) at 10 times the cost of a pooled
+ * create, short run and destroy with madvise(MADV_FREE), which moreover
+ * leaves the pages counted as resident until the kernel runs short, and 60
+ * times with MADV_DONTNEED, whose freed pages fault again on reuse. So it
+ * is not done by default: call coro_pool_trim() where memory matters more,
+ * for example when a server goes idle.
  */
 
 /* Default bounds of each thread's pool. */

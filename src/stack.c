@@ -112,8 +112,8 @@ int coro_stack_protect(void *memory, size_t size)
 void coro_stack_discard(void *memory, size_t size)
 {
     /* MADV_DONTNEED, not MADV_FREE: the memory must leave the resident set
-     * now, which is the point of discarding (see the pool's notes in
-     * pool.c for the measurements behind not doing it by default). */
+     * now, which is the point of discarding. (Why the pool does not do this
+     * at every destroy: see the stack pool in coro.h.) */
     madvise(memory, size, MADV_DONTNEED);
 }
 

@@ -28,7 +28,9 @@ struct free_stack {
     struct free_stack *next;
 };
 
-/* The pooled stacks of one shape. An entry with no stacks is unused. */
+/* The pooled stacks of one shape. An entry keeps its shape while empty (the
+ * next destroy most likely brings that shape back), and is given another
+ * only when a stack of a new shape needs one. */
 struct pool_shape {
     size_t mapping_size;    /* usable + guard bytes */
     size_t guard_size;
@@ -148,7 +150,9 @@ int coro_stack_pool_get(struct coro_stack *stack, size_t usable, size_t guard)
     size_t mapping_size = usable_bytes + guard_bytes;
     for (int i = 0; i < POOL_SHAPES; i++) {
         struct pool_shape *shape = &pool->shapes[i];
-        if (shape->stacks != NULL && shape->mapping_size == mapping_size && shape->guard_size == guard_bytes) {
+        if (shape->mapping_size == mapping_size && shape->guard_size == guard_bytes) {
+            if (shape->stacks == NULL)
+                break;
             pool_pop(pool, shape, stack);
             return CORO_OK;
         }
@@ -156,25 +160,24 @@ int coro_stack_pool_get(struct coro_stack *stack, size_t usable, size_t guard)
     return coro_stack_map(stack, usable_bytes, guard_bytes);
 }
 
-/* The pool's entry for the stack's shape: the one holding that shape, else
- * an unused one. NULL when all four hold other shapes. */
+/* The pool's entry for the stack's shape: the one of that shape, else an
+ * empty one, which takes the shape. NULL when all hold stacks of others. */
 static struct pool_shape *shape_for(struct pool *pool, size_t mapping_size, size_t guard_size)
 {
-    struct pool_shape *unused = NULL;
+    for (int i = 0; i < POOL_SHAPES; i++) {
+        struct pool_shape *shape = &pool->shapes[i];
+        if (shape->mapping_size == mapping_size && shape->guard_size == guard_size)
+            return shape;
+    }
     for (int i = 0; i < POOL_SHAPES; i++) {
         struct pool_shape *shape = &pool->shapes[i];
         if (shape->stacks == NULL) {
-            if (unused == NULL)
-                unused = shape;
-        } else if (shape->mapping_size == mapping_size && shape->guard_size == guard_size) {
+            shape->mapping_size = mapping_size;
+            shape->guard_size = guard_size;
             return shape;
         }
     }
-    if (unused != NULL) {
-        unused->mapping_size = mapping_size;
-        unused->guard_size = guard_size;
-    }
-    return unused;
+    return NULL;
 }
 
 /* Whether the pool may keep stacks: it must be emptied when its thread

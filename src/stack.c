@@ -126,6 +126,17 @@ static void create_thread_exit_key(void)
     thread_exit_key_ok = pthread_key_create(&thread_exit_key, coro_stack_thread_exit) == 0;
 }
 
+#if defined(__GNUC__)
+/* A shared libcoro unloaded with dlclose() while threads still hold pooled
+ * stacks: without this, those threads would call into unmapped code when
+ * they exit. Their stacks are left to the process instead. */
+__attribute__((destructor)) static void delete_thread_exit_key(void)
+{
+    if (thread_exit_key_ok)
+        pthread_key_delete(thread_exit_key);
+}
+#endif
+
 int coro_stack_watch_thread(void *pool)
 {
     pthread_once(&thread_exit_once, create_thread_exit_key);

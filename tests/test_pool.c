@@ -344,6 +344,37 @@ static void test_thread_exit_releases_pool(void **state)
     assert_int_equal(stacks, 0);
 }
 
+struct handover {
+    coro *doomed;
+    struct thread_report report;
+};
+
+static void *destroying_thread(void *arg)
+{
+    struct handover *handover = arg;
+    assert_int_equal(coro_destroy(handover->doomed), CORO_OK);
+    coro_pool_usage(&handover->report.pooled, NULL);
+    handover->report.munmap_calls_before_exit = atomic_load(&munmap_calls);
+    return NULL;
+}
+
+/* A stack joins the pool of the thread that destroys its coroutine. */
+static void test_pool_of_the_destroying_thread(void **state)
+{
+    (void)state;
+    struct handover handover = {NULL, {0, 0}};
+    assert_int_equal(coro_create(&handover.doomed, toucher, NULL), CORO_OK);
+    assert_int_equal(coro_resume(handover.doomed, NULL, NULL), CORO_OK);
+    pthread_t thread;
+    assert_int_equal(pthread_create(&thread, NULL, destroying_thread, &handover), 0);
+    assert_int_equal(pthread_join(thread, NULL), 0);
+    assert_int_equal(handover.report.pooled, 1);
+    assert_int_equal(atomic_load(&munmap_calls), handover.report.munmap_calls_before_exit + 1);
+    size_t stacks = 1;
+    coro_pool_usage(&stacks, NULL);
+    assert_int_equal(stacks, 0);
+}
+
 /* Recurses until the guard stops it; the bound only keeps compilers from
  * calling the recursion infinite. */
 static int dive(int depth)
@@ -536,6 +567,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_trim_unmaps, fresh_pool, fresh_pool),
         cmocka_unit_test_setup_teardown(test_trim_drops_pages_of_kept_stacks, fresh_pool, fresh_pool),
         cmocka_unit_test_setup_teardown(test_thread_exit_releases_pool, fresh_pool, fresh_pool),
+        cmocka_unit_test_setup_teardown(test_pool_of_the_destroying_thread, fresh_pool, fresh_pool),
         cmocka_unit_test_setup_teardown(test_pooled_stack_keeps_its_guard, fresh_pool, fresh_pool),
         cmocka_unit_test_setup_teardown(test_arena, fresh_pool, fresh_pool),
         cmocka_unit_test_setup_teardown(test_unguarded_arena_is_one_mapping, fresh_pool, fresh_pool),

@@ -73,7 +73,7 @@ set border 3
 unset key
 set bmargin 9
 set rmargin 14
-plot '$work/bars.tsv' using 0:2:xtic(1) with boxes lc rgb '#4a7ab0', \
-     '' using 0:2:(sprintf('%.1f', \$2)) with labels offset 0,0.7
+plot '$work/bars.tsv' using 0:2:xtic(1) notitle with boxes lc rgb '#4a7ab0', \
+     '' using 0:2:(sprintf('%.1f', \$2)) notitle with labels offset 0,0.7
 GNUPLOT
 echo "$output"

@@ -122,8 +122,9 @@ struct coro_options {
 
 /* Creates a suspended coroutine that will run entry. opts may be NULL for
  * all defaults. On success stores it in *out; on failure *out is untouched.
- * Errors: CORO_EINVAL (out or entry NULL, stack given without stack_size),
- * CORO_ESTACK, CORO_ENOMEM. */
+ * Errors: CORO_EINVAL (out or entry NULL, stack given without stack_size,
+ * arena given with stack, stack_size or guard_size), CORO_ESTACK,
+ * CORO_ENOMEM (also: the arena is full). */
 CORO_API int coro_create(coro **out, coro_entry entry, const struct coro_options *opts);
 
 /* Frees a suspended or dead coroutine without running anything on its
@@ -187,8 +188,8 @@ CORO_API const char *coro_strerror(int result);
  * included, and coro_create() reuses a pooled stack of the same shape (the
  * same stack_size and guard_size once rounded up to pages) before it asks
  * the system for a new one. Creating from the pool makes no system call and
- * allocates nothing: about as fast as an unguarded malloc'd stack, with the
- * guard kept. A pool holds stacks of at most four shapes at a time.
+ * allocates nothing: close to the cost of an unguarded malloc'd stack, with
+ * the guard kept. A pool holds stacks of at most four shapes at a time.
  *
  * The pool is bounded by a number of stacks and by bytes of mapped stack
  * (guards included, which also bounds the memory pooled stacks hold); a

@@ -101,6 +101,23 @@ static long mapping_count(void)
     return lines;
 }
 
+/* Whether /proc/self/maps shows every mapping: a user-mode emulator may
+ * show its own view. Five pages with the second and fourth made
+ * inaccessible are five mappings, of which at most the two ends can merge
+ * with neighbours. */
+static int maps_are_exact(void)
+{
+    size_t page = (size_t)sysconf(_SC_PAGESIZE);
+    long before = mapping_count();
+    char *memory = mmap(NULL, 5 * page, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    assert_true(memory != MAP_FAILED);
+    assert_int_equal(mprotect(memory + page, page, PROT_NONE), 0);
+    assert_int_equal(mprotect(memory + 3 * page, page, PROT_NONE), 0);
+    long during = mapping_count();
+    munmap(memory, 5 * page);
+    return during - before >= 3;
+}
+
 static long resident_bytes(void)
 {
     FILE *statm = fopen("/proc/self/statm", "r");
@@ -259,17 +276,22 @@ static void test_at_most_four_shapes(void **state)
 static void test_trim_unmaps(void **state)
 {
     (void)state;
+    int exact = maps_are_exact();
     long before = mapping_count();
     create_and_destroy(8, NULL);
     /* A guarded stack is two mappings, and they stay while pooled. */
-    assert_true(mapping_count() >= before + 16);
+    if (exact)
+        assert_true(mapping_count() >= before + 16);
 
+    long unmapped = atomic_load(&munmap_calls);
     coro_pool_trim(0);
+    assert_int_equal(atomic_load(&munmap_calls), unmapped + 8);
     size_t stacks = 1, bytes = 1;
     coro_pool_usage(&stacks, &bytes);
     assert_int_equal(stacks, 0);
     assert_int_equal(bytes, 0);
-    assert_true(mapping_count() <= before);
+    if (exact)
+        assert_true(mapping_count() <= before);
 }
 
 /* Whether madvise(MADV_DONTNEED) really drops pages here: user-mode
@@ -277,12 +299,12 @@ static void test_trim_unmaps(void **state)
 static int dontneed_drops_pages(void)
 {
     size_t page = (size_t)sysconf(_SC_PAGESIZE);
-    unsigned char *memory = __real_mmap(NULL, page, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    unsigned char *memory = mmap(NULL, page, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
     assert_true(memory != MAP_FAILED);
     memory[0] = 1;
-    __real_madvise(memory, page, MADV_DONTNEED);
+    madvise(memory, page, MADV_DONTNEED);
     int dropped = memory[0] == 0;
-    __real_munmap(memory, page);
+    munmap(memory, page);
     return dropped;
 }
 
@@ -471,8 +493,10 @@ static void test_unguarded_arena_is_one_mapping(void **state)
     coro_arena *arena = NULL;
     assert_int_equal(coro_arena_create(&arena, COUNT, 0, CORO_NO_GUARD), CORO_OK);
     struct coro_options opts = {.arena = arena};
+    long calls = all_calls();
     for (int i = 0; i < COUNT; i++)
         assert_int_equal(coro_create(&live[i], toucher, &opts), CORO_OK);
+    assert_int_equal(all_calls(), calls);
     assert_true(mapping_count() <= before + 1);
     for (int i = 0; i < COUNT; i++)
         assert_int_equal(coro_destroy(live[i]), CORO_OK);

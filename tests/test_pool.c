@@ -284,9 +284,10 @@ static void test_trim_unmaps(void **state)
     int exact = maps_are_exact();
     long before = mapping_count();
     create_and_destroy(8, NULL);
-    /* A guarded stack is two mappings, and they stay while pooled. */
+    /* A guarded stack is two mappings, and they stay while pooled (the
+     * two ends of the run may merge with neighbours). */
     if (exact)
-        assert_true(mapping_count() >= before + 16);
+        assert_true(mapping_count() >= before + 16 - 2);
 
     long unmapped = atomic_load(&munmap_calls);
     coro_pool_trim(0);

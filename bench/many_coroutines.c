@@ -6,11 +6,15 @@
  * set while all are alive, divided by N).
  *
  *   many_coroutines [--n N] [--stack BYTES] [--mode arena|unguarded|guarded]
+ *                   [--max-kib K]
  *
  * arena      (default) one coro_arena with CORO_NO_GUARD: one mapping for all
  * unguarded  coro_create() with CORO_NO_GUARD: one mmap per coroutine
  * guarded    coro_create() with the default guard page: two mappings each,
  *            so Linux's vm.max_map_count stops it near 32,000 by default
+ *
+ * --max-kib makes the exit status 1 when the resident memory per live
+ * coroutine exceeds K KiB (memory, unlike time, is a fair check for CI).
  */
 #define _POSIX_C_SOURCE 200809L
 
@@ -56,7 +60,7 @@ static long resident_bytes(void)
 
 static void usage(void)
 {
-    fprintf(stderr, "usage: many_coroutines [--n N] [--stack BYTES] [--mode arena|unguarded|guarded]\n");
+    fprintf(stderr, "usage: many_coroutines [--n N] [--stack BYTES] [--mode arena|unguarded|guarded] [--max-kib K]\n");
     exit(2);
 }
 
@@ -65,6 +69,7 @@ int main(int argc, char **argv)
     size_t n = 1000000;
     size_t stack_size = CORO_STACK_MIN;
     const char *mode = "arena";
+    double max_kib = 0;
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--n") == 0 && i + 1 < argc)
             n = strtoull(argv[++i], NULL, 10);
@@ -72,6 +77,8 @@ int main(int argc, char **argv)
             stack_size = strtoull(argv[++i], NULL, 10);
         else if (strcmp(argv[i], "--mode") == 0 && i + 1 < argc)
             mode = argv[++i];
+        else if (strcmp(argv[i], "--max-kib") == 0 && i + 1 < argc)
+            max_kib = strtod(argv[++i], NULL);
         else
             usage();
     }
@@ -136,9 +143,13 @@ int main(int argc, char **argv)
     printf("  create        %8.1f ns per coroutine\n", create_ns / per);
     printf("  first resume  %8.1f ns per coroutine\n", resume_ns / per);
     printf("  destroy       %8.1f ns per coroutine\n", destroy_ns / per);
+    double kib = (double)(resident_live - resident_before) / 1024.0 / per;
     if (resident_before >= 0 && resident_live >= 0)
-        printf("  resident      %8.2f KiB per live coroutine (%.1f MiB in all)\n",
-               (double)(resident_live - resident_before) / 1024.0 / per,
+        printf("  resident      %8.2f KiB per live coroutine (%.1f MiB in all)\n", kib,
                (double)(resident_live - resident_before) / (1024.0 * 1024.0));
+    if (max_kib > 0 && (resident_before < 0 || resident_live < 0 || kib > max_kib)) {
+        printf("more than %.2f KiB per live coroutine\n", max_kib);
+        return 1;
+    }
     return created == n ? 0 : 1;
 }

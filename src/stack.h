@@ -44,7 +44,8 @@ void coro_stack_release(void *memory, size_t size);
 int coro_stack_protect(void *memory, size_t size);
 
 /* Drops the contents of size bytes at memory (page-aligned): the pages stop
- * being resident and read as zero when touched again. */
+ * being resident, and what they hold when touched again is unspecified
+ * (zeros on Linux). */
 void coro_stack_discard(void *memory, size_t size);
 
 /* Arranges for coro_stack_thread_exit(pool) to run when the calling thread

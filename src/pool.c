@@ -39,18 +39,27 @@ struct pool_shape {
 
 #define POOL_SHAPES 4
 
+/* A thread's pool, allocated when it first keeps a stack. Not in
+ * thread-local storage itself: the thread-exit hook gets this block, which
+ * stays valid however the system orders its own thread-exit work (an
+ * emulated thread-local block may already be gone by then). */
 struct pool {
     struct pool_shape shapes[POOL_SHAPES];
     size_t stacks;          /* held, over all shapes */
     size_t bytes;           /* their mapping sizes, summed */
-    size_t max_stacks;      /* meaningful once limits_set */
-    size_t max_bytes;
-    unsigned char limits_set;   /* else the defaults apply */
-    unsigned char watched;      /* its thread's exit will empty it */
-    unsigned char closed;       /* keeps nothing: thread exiting, or exit not watchable */
 };
 
-static THREAD_LOCAL struct pool this_pool;
+/* What each thread keeps in thread-local storage: a few words, which also
+ * keeps libcoro's share of the static TLS area small. */
+struct pool_anchor {
+    struct pool *pool;          /* NULL until the thread keeps a stack */
+    size_t max_stacks;          /* meaningful once limits_set */
+    size_t max_bytes;
+    unsigned char limits_set;   /* else the defaults apply */
+    unsigned char closed;       /* keeps nothing: thread exiting, or no pool possible */
+};
+
+static THREAD_LOCAL struct pool_anchor this_anchor;
 
 struct coro_arena {
     char *memory;
@@ -86,14 +95,14 @@ static struct free_stack *link_of(const struct coro_stack *stack)
     return (struct free_stack *)((char *)stack->mapping + stack->mapping_size) - 1;
 }
 
-static size_t max_stacks_of(const struct pool *pool)
+static size_t max_stacks_of(const struct pool_anchor *anchor)
 {
-    return pool->limits_set ? pool->max_stacks : CORO_POOL_MAX_STACKS_DEFAULT;
+    return anchor->limits_set ? anchor->max_stacks : CORO_POOL_MAX_STACKS_DEFAULT;
 }
 
-static size_t max_bytes_of(const struct pool *pool)
+static size_t max_bytes_of(const struct pool_anchor *anchor)
 {
-    return pool->limits_set ? pool->max_bytes : CORO_POOL_MAX_BYTES_DEFAULT;
+    return anchor->limits_set ? anchor->max_bytes : CORO_POOL_MAX_BYTES_DEFAULT;
 }
 
 /* A stack leaves the pool for a new coroutine. */
@@ -146,9 +155,9 @@ int coro_stack_pool_get(struct coro_stack *stack, size_t usable, size_t guard)
     if (usable_bytes == 0 || (guard != 0 && guard_bytes == 0) || guard_bytes > SIZE_MAX - usable_bytes)
         return CORO_ENOMEM;
 
-    struct pool *pool = &this_pool;
+    struct pool *pool = this_anchor.pool;
     size_t mapping_size = usable_bytes + guard_bytes;
-    for (int i = 0; i < POOL_SHAPES; i++) {
+    for (int i = 0; pool != NULL && i < POOL_SHAPES; i++) {
         struct pool_shape *shape = &pool->shapes[i];
         if (shape->mapping_size == mapping_size && shape->guard_size == guard_bytes) {
             if (shape->stacks == NULL)
@@ -180,28 +189,32 @@ static struct pool_shape *shape_for(struct pool *pool, size_t mapping_size, size
     return NULL;
 }
 
-/* Whether the pool may keep stacks: it must be emptied when its thread
- * exits, which is arranged once per thread. */
-static int pool_open(struct pool *pool)
+/* The calling thread's pool, set up on first use: allocated, and to be
+ * emptied when the thread exits. NULL when either is impossible; the
+ * thread then keeps no stacks. */
+static struct pool *pool_open(struct pool_anchor *anchor)
 {
-    if (pool->closed)
-        return 0;
-    if (!pool->watched) {
-        if (coro_stack_watch_thread(pool) != CORO_OK) {
-            pool->closed = 1;
-            return 0;
-        }
-        pool->watched = 1;
+    if (anchor->pool != NULL || anchor->closed)
+        return anchor->pool;
+    struct pool *pool = calloc(1, sizeof *pool);
+    if (pool == NULL || coro_stack_watch_thread(pool) != CORO_OK) {
+        free(pool);
+        anchor->closed = 1;
+        return NULL;
     }
-    return 1;
+    anchor->pool = pool;
+    return pool;
 }
 
 void coro_stack_pool_put(const struct coro_stack *stack)
 {
-    struct pool *pool = &this_pool;
+    struct pool_anchor *anchor = &this_anchor;
+    struct pool *pool = anchor->pool;
+    size_t held = pool != NULL ? pool->stacks : 0;
+    size_t held_bytes = pool != NULL ? pool->bytes : 0;
     size_t guard_size = (size_t)((char *)stack->bottom - (char *)stack->mapping);
-    if (pool->stacks < max_stacks_of(pool) && stack->mapping_size <= max_bytes_of(pool) - pool->bytes
-        && pool_open(pool)) {
+    if (held < max_stacks_of(anchor) && stack->mapping_size <= max_bytes_of(anchor) - held_bytes
+        && (pool = pool_open(anchor)) != NULL) {
         struct pool_shape *shape = shape_for(pool, stack->mapping_size, guard_size);
         if (shape != NULL) {
             pool_push(pool, shape, stack);
@@ -214,24 +227,29 @@ void coro_stack_pool_put(const struct coro_stack *stack)
 void coro_stack_thread_exit(void *thread_pool)
 {
     struct pool *pool = thread_pool;
-    /* Destructors of other keys may still destroy coroutines after this
-     * one: from now on their stacks are unmapped at once. */
-    pool->closed = 1;
     pool_shrink(pool, 0, 0);
+    free(pool);
+    /* Destructors of other keys may still destroy coroutines on this
+     * thread: their stacks are unmapped at once from now on. */
+    this_anchor.pool = NULL;
+    this_anchor.closed = 1;
 }
 
 void coro_pool_set_limits(size_t max_stacks, size_t max_bytes)
 {
-    struct pool *pool = &this_pool;
-    pool->max_stacks = max_stacks;
-    pool->max_bytes = max_bytes;
-    pool->limits_set = 1;
-    pool_shrink(pool, max_stacks, max_bytes);
+    struct pool_anchor *anchor = &this_anchor;
+    anchor->max_stacks = max_stacks;
+    anchor->max_bytes = max_bytes;
+    anchor->limits_set = 1;
+    if (anchor->pool != NULL)
+        pool_shrink(anchor->pool, max_stacks, max_bytes);
 }
 
 void coro_pool_trim(size_t keep_stacks)
 {
-    struct pool *pool = &this_pool;
+    struct pool *pool = this_anchor.pool;
+    if (pool == NULL)
+        return;
     pool_shrink(pool, keep_stacks, SIZE_MAX);
 
     /* The top page holds the list link, and the next coroutine writes its
@@ -251,11 +269,11 @@ void coro_pool_trim(size_t keep_stacks)
 
 void coro_pool_usage(size_t *stacks, size_t *bytes)
 {
-    const struct pool *pool = &this_pool;
+    const struct pool *pool = this_anchor.pool;
     if (stacks != NULL)
-        *stacks = pool->stacks;
+        *stacks = pool != NULL ? pool->stacks : 0;
     if (bytes != NULL)
-        *bytes = pool->bytes;
+        *bytes = pool != NULL ? pool->bytes : 0;
 }
 
 int coro_stack_arena_new(coro_arena **out, size_t count, size_t usable, size_t guard)

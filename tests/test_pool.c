@@ -4,7 +4,7 @@
  * limits.
  *
  * System calls are counted where the library makes them: this test is
- * linked with --wrap for mmap, munmap, mprotect, madvise and malloc, so
+ * linked with --wrap for mmap, munmap, mprotect, madvise, malloc and calloc, so
  * every such call from libcoro's objects passes through a counter below
  * before reaching the C library. Memory given back is read from
  * /proc/self/maps (mapping count) and /proc/self/statm (resident pages).
@@ -38,6 +38,7 @@ int __real_munmap(void *addr, size_t length);
 int __real_mprotect(void *addr, size_t length, int prot);
 int __real_madvise(void *addr, size_t length, int advice);
 void *__real_malloc(size_t size);
+void *__real_calloc(size_t count, size_t size);
 
 void *__wrap_mmap(void *addr, size_t length, int prot, int flags, int fd, off_t offset);
 void *__wrap_mmap64(void *addr, size_t length, int prot, int flags, int fd, long long offset);
@@ -45,6 +46,7 @@ int __wrap_munmap(void *addr, size_t length);
 int __wrap_mprotect(void *addr, size_t length, int prot);
 int __wrap_madvise(void *addr, size_t length, int advice);
 void *__wrap_malloc(size_t size);
+void *__wrap_calloc(size_t count, size_t size);
 
 void *__wrap_mmap(void *addr, size_t length, int prot, int flags, int fd, off_t offset)
 {
@@ -80,6 +82,12 @@ void *__wrap_malloc(size_t size)
 {
     atomic_fetch_add(&malloc_calls, 1);
     return __real_malloc(size);
+}
+
+void *__wrap_calloc(size_t count, size_t size)
+{
+    atomic_fetch_add(&malloc_calls, 1);
+    return __real_calloc(count, size);
 }
 
 static long all_calls(void)

@@ -10,6 +10,8 @@
  * but pages become resident only when touched. With everything committed,
  * StackLimit can be the usable bottom: __chkstk then probes only below it,
  * where the guard is.
+ *
+ * The pool's thread-exit hook is a fiber-local storage callback.
  */
 #include "stack.h"
 
@@ -63,4 +65,62 @@ int coro_stack_map(struct coro_stack *stack, size_t usable, size_t guard)
 void coro_stack_unmap(const struct coro_stack *stack)
 {
     VirtualFree(stack->mapping, 0, MEM_RELEASE);
+}
+
+void *coro_stack_reserve(size_t size)
+{
+    /* Committed at once, like every stack here (see the top of this file):
+     * charged to the commit limit, resident only once touched. */
+    return VirtualAlloc(NULL, size, MEM_RESERVE | MEM_COMMIT, PAGE_READWRITE);
+}
+
+void coro_stack_release(void *memory, size_t size)
+{
+    (void)size; /* MEM_RELEASE takes the whole reservation, and only that */
+    VirtualFree(memory, 0, MEM_RELEASE);
+}
+
+int coro_stack_protect(void *memory, size_t size)
+{
+    /* Decommitted pages are reserved-only, as the guard of a mapped stack. */
+    return VirtualFree(memory, size, MEM_DECOMMIT) ? CORO_OK : CORO_ENOMEM;
+}
+
+void coro_stack_discard(void *memory, size_t size)
+{
+    /* MEM_RESET: the contents need not be kept, so the pages are never
+     * written to the paging file; VirtualUnlock on pages that are not
+     * locked takes them out of the working set now. Both keep the pages
+     * committed, so the stack stays usable without a commit that could
+     * fail later. */
+    VirtualAlloc(memory, size, MEM_RESET, PAGE_READWRITE);
+    VirtualUnlock(memory, size);
+}
+
+/* Fiber-local storage rather than thread-local: only its slots have a
+ * callback at thread exit. */
+static DWORD thread_exit_slot = FLS_OUT_OF_INDEXES;
+static INIT_ONCE thread_exit_once = INIT_ONCE_STATIC_INIT;
+
+static void WINAPI thread_exiting(void *pool)
+{
+    /* Also called by FlsFree and at process exit; never with NULL for a
+     * thread that registered. */
+    if (pool != NULL)
+        coro_stack_thread_exit(pool);
+}
+
+static BOOL CALLBACK create_thread_exit_slot(INIT_ONCE *once, void *parameter, void **context)
+{
+    (void)once, (void)parameter, (void)context;
+    thread_exit_slot = FlsAlloc(thread_exiting);
+    return TRUE;
+}
+
+int coro_stack_watch_thread(void *pool)
+{
+    InitOnceExecuteOnce(&thread_exit_once, create_thread_exit_slot, NULL, NULL);
+    if (thread_exit_slot == FLS_OUT_OF_INDEXES || !FlsSetValue(thread_exit_slot, pool))
+        return CORO_ENOMEM;
+    return CORO_OK;
 }

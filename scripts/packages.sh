@@ -29,4 +29,4 @@ BUILD_PACKAGES=(gcc libc6-dev meson ninja-build pkg-config)
 TEST_PACKAGES=(libcmocka-dev python3)
 
 # The peers the benchmarks compare libcoro with.
-BENCH_PACKAGES=(libboost-context-dev libpcl1-dev)
+BENCH_PACKAGES=(libboost-context-dev libpcl1-dev valgrind gnuplot-nox)

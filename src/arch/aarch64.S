@@ -33,14 +33,16 @@
  *   +8      x30 (lr), signed under PAC   coro_arch_trampoline, signed under PAC
  *   +0      x29 (fp)                     0 (ends frame-record walks)
  *
- * The frame starts with a frame record (x29, x30) as a prologue would write
- * it, so a debugger stopped inside the switch walks frame records as usual.
+ * x29 and x30 sit at the bottom, where a prologue puts its frame record, so
+ * a saved stack pointer points at a valid frame record: a debugger or a
+ * profiler can walk a suspended coroutine's frame chain from it.
  *
- * FPCR policy. The AAPCS64 neither saves nor forbids saving FPCR across a
- * call: it is global state that only <fenv.h> calls change. libcoro keeps it
- * per context on every ABI (as MXCSR and the x87 control word are on x86-64),
- * so a coroutine's fesetround() does not leak into the context it switches
- * to. Only the mode bits named above are carried; the reserved bits stay as
+ * FPCR policy. The AAPCS64 does not make FPCR callee-saved, nor does it
+ * forbid restoring it: it is global state that only <fenv.h> calls change.
+ * libcoro keeps the FP control state per context on every ABI (x86_64_sysv.S
+ * does so for MXCSR and the x87 control word; test_registers checks the
+ * rounding mode on every port), so a coroutine's fesetround() does not leak
+ * into the context it switches to. Only the mode bits named above are carried; the reserved bits stay as
  * the thread has them. Reading FPCR is cheap, writing it may serialise the
  * pipeline, so it is always saved and written only when the mode bits of the
  * two contexts differ.
@@ -49,12 +51,12 @@
  *  - The switch returns with `ret`, never `br`: under BTI a `br` must land on
  *    a `bti j`, and the return sites of calls have no landing pad. `ret` also
  *    reaches the trampoline, so the trampoline needs no landing pad either.
- *    (x86_64_sysv.S jumps instead to spare the return-stack predictor; here
- *    the predictor's miss is the price of BTI compatibility.)
+ *    (x86_64_sysv.S jumps instead, which the return-stack predictor never
+ *    sees; here that jump would need a `bti j` at every call site.)
  *  - The public functions start with `bti c`, as the compiler's would.
  *  - Under pac-ret the return address is signed before it is stored in a
  *    suspended frame and authenticated before `ret`, so a suspended stack
- *    holds no forgeable code pointer. The modifier is sp at the switch's
+ *    holds no unsigned code pointer. The modifier is sp at the switch's
  *    entry, which is also sp once the frame is popped, on either stack; make
  *    signs the trampoline's address with the sp the trampoline will run with.
  *    All of these are HINT instructions, which do nothing on cores without

@@ -60,7 +60,8 @@
  *    entry, which is also sp once the frame is popped, on either stack; make
  *    signs the trampoline's address with the sp the trampoline will run with.
  *    All of these are HINT instructions, which do nothing on cores without
- *    BTI or pointer authentication.
+ *    BTI or pointer authentication; they are written as `hint #n` so that
+ *    the assembler takes them at the base architecture level.
  */
 #include "../arch.h"
 

@@ -148,6 +148,29 @@ static const uint64_t fill_coroutine[] = {
     0x07400000 /* AHP, default NaN, flush to zero, round toward plus infinity */,
 #endif
     1, 0};
+#elif defined(__aarch64__)
+/* FPCR: only the mode bits the AAPCS64 lets <fenv.h> change (0-1, 8-12,
+ * 22-24) are carried per context. The sentinels keep every trap disabled. */
+static const char *const regs_names[] = {
+    "x19", "x20", "x21", "x22", "x23", "x24", "x25", "x26", "x27", "x28", "x29",
+    "d8", "d9", "d10", "d11", "d12", "d13", "d14", "d15", "fpcr", "sp"};
+static const uint64_t regs_mask[] = {
+    ALL, ALL, ALL, ALL, ALL, ALL, ALL, ALL, ALL, ALL, ALL,
+    ALL, ALL, ALL, ALL, ALL, ALL, ALL, ALL, 0x01c01f03, ALL};
+static const uint64_t fill_resumer[] = {
+    0x1919191919191919, 0x2020202020202020, 0x2121212121212121, 0x2222222222222222,
+    0x2323232323232323, 0x2424242424242424, 0x2525252525252525, 0x2626262626262626,
+    0x2727272727272727, 0x2828282828282828, 0x2929292929292929,
+    0x0808080808080808, 0x0909090909090909, 0x1010101010101010, 0x1111111111111111,
+    0x1212121212121212, 0x1313131313131313, 0x1414141414141414, 0x1515151515151515,
+    0x00800000 /* round down */, 0};
+static const uint64_t fill_coroutine[] = {
+    0xa19a19a19a19a19a, 0xa20a20a20a20a20a, 0xa21a21a21a21a21a, 0xa22a22a22a22a22a,
+    0xa23a23a23a23a23a, 0xa24a24a24a24a24a, 0xa25a25a25a25a25a, 0xa26a26a26a26a26a,
+    0xa27a27a27a27a27a, 0xa28a28a28a28a28a, 0xa29a29a29a29a29a,
+    0xd08d08d08d08d08d, 0xd09d09d09d09d09d, 0xd10d10d10d10d10d, 0xd11d11d11d11d11d,
+    0xd12d12d12d12d12d, 0xd13d13d13d13d13d, 0xd14d14d14d14d14d, 0xd15d15d15d15d15d,
+    0x01400000 /* flush to zero, round up */, 0};
 #else
 #error "test_registers: no register table for this architecture"
 #endif

@@ -179,6 +179,23 @@ CORO_API const char *coro_name(const coro *co);
 CORO_API void *coro_user_data(const coro *co);
 CORO_API void coro_set_user_data(coro *co, void *user_data);
 
+/* Opt-in report of stack overflows. Installs a process-wide handler for
+ * SIGSEGV and SIGBUS that recognises a fault in the guard region of the
+ * coroutine the faulting thread runs, writes one line to stderr, e.g.
+ *   libcoro: stack overflow in coroutine "parser" (stack 64 KiB, fault at 0x7f...)
+ * and lets the process die by that same signal (core dumps still work).
+ * Every other fault goes to the handler installed before, untouched.
+ * The handler runs on an alternate signal stack: this call gives one to the
+ * calling thread, and every thread gets one at its next coro_create(); a
+ * stack a thread already has is kept. A thread that runs coroutines without
+ * creating any calls this itself (again is harmless), or its overflows die
+ * by SIGSEGV unreported. Threads free their stacks when they exit.
+ * Recognised: overflows into the guard (a frame larger than the guard can
+ * jump past it), of the running coroutine, with a library-mapped stack.
+ * A handler installed after this one replaces it. POSIX systems only.
+ * Errors: CORO_ENOMEM (no memory for the alternate stack). */
+CORO_API int coro_install_overflow_handler(void);
+
 /* A fixed English sentence describing a coro_result value. */
 CORO_API const char *coro_strerror(int result);
 

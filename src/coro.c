@@ -16,8 +16,37 @@
 #include <string.h>
 
 #include "arch.h"
+#include "overflow.h"
 #include "pool.h"
 #include "stack.h"
+
+/* Which checking tools the core must tell about its stack switches. Only the
+ * compiler's own macros decide, so a normal build holds none of the hooks. */
+#if defined(__SANITIZE_ADDRESS__)
+#define CORO_ASAN 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define CORO_ASAN 1
+#endif
+#endif
+#if defined(__SANITIZE_THREAD__)
+#define CORO_TSAN 1
+#elif defined(__has_feature)
+#if __has_feature(thread_sanitizer)
+#define CORO_TSAN 1
+#endif
+#endif
+
+#if defined(CORO_ASAN)
+#include <sanitizer/asan_interface.h>
+#include <sanitizer/common_interface_defs.h>
+#endif
+#if defined(CORO_TSAN)
+#include <sanitizer/tsan_interface.h>
+#endif
+#if defined(CORO_HAVE_VALGRIND)
+#include <valgrind/valgrind.h>
+#endif
 
 enum coro_kind {
     KIND_THREAD,        /* a thread's own context: never created, never freed */
@@ -37,12 +66,25 @@ struct coro {
     void *user_data;
     struct coro_stack stack;
     coro_arena *arena;      /* KIND_ARENA_STACK: where the stack goes back */
+    size_t stack_size;      /* usable bytes asked for, as the overflow report quotes them */
+#if defined(CORO_ASAN)
+    void *asan_fake_stack;  /* ASan's fake frames of this context while it is switched out */
+#endif
+#if defined(CORO_TSAN)
+    void *tsan_fiber;
+#endif
+#if defined(CORO_HAVE_VALGRIND)
+    unsigned valgrind_stack_id;
+#endif
     char name[CORO_NAME_MAX];
 };
 
 struct thread_state {
     struct coro *running;   /* NULL until the thread first uses libcoro */
     struct coro self;       /* the thread's own context */
+#if defined(CORO_ASAN)
+    struct coro *switching_from; /* the context that started the switch in progress */
+#endif
 };
 
 #if defined(__GNUC__) && !defined(_WIN32)
@@ -59,10 +101,12 @@ static THREAD_LOCAL struct thread_state this_thread_state;
 #define UNLIKELY(x) __builtin_expect(!!(x), 0)
 #define NOINLINE __attribute__((noinline))
 #define NORETURN __attribute__((noreturn))
+#define ALWAYS_INLINE inline __attribute__((always_inline))
 #else
 #define UNLIKELY(x) (x)
 #define NOINLINE
 #define NORETURN
+#define ALWAYS_INLINE inline
 #endif
 
 /* The calling thread's state. Code that runs after a switch or after an
@@ -77,7 +121,15 @@ static inline struct thread_state *this_thread(void)
 
 static NOINLINE struct thread_state *this_thread_after_switch(void)
 {
-    return &this_thread_state;
+    struct thread_state *t = &this_thread_state;
+#if defined(__GNUC__)
+    /* noinline alone is not enough: GCC and clang find that the function
+     * has no side effects and merge two calls in one caller (in a sanitizer
+     * build coro_start calls it on both sides of the entry, which may move
+     * threads). The empty asm costs no instruction. */
+    __asm__ volatile("" : "+r"(t));
+#endif
+    return t;
 }
 
 static NOINLINE void thread_init(struct thread_state *t)
@@ -85,6 +137,9 @@ static NOINLINE void thread_init(struct thread_state *t)
     t->self.status = CORO_RUNNING;
     t->self.kind = KIND_THREAD;
     memcpy(t->self.name, "thread", sizeof "thread");
+#if defined(CORO_TSAN)
+    t->self.tsan_fiber = __tsan_get_current_fiber();
+#endif
     t->running = &t->self;
 }
 
@@ -108,6 +163,87 @@ static int not_suspended(const struct coro *co)
     return CORO_OK;
 }
 
+/*
+ * Sanitizer and valgrind hooks. Each is empty unless the compiler says a
+ * sanitizer is on (or valgrind's header was found), so in a normal build the
+ * switch compiles exactly as without them.
+ *
+ * sanitizer_stack_created/destroyed bracket the life of one stack under one
+ * coroutine: a stack reused for another coroutine (a pool) must pass through
+ * destroyed, then created again.
+ */
+static inline void sanitizer_stack_created(struct coro *co)
+{
+#if defined(CORO_HAVE_VALGRIND)
+    /* Without this valgrind takes every switch for a huge stack-pointer
+     * move ("client switching stacks?") and checks frames against the wrong stack. */
+    co->valgrind_stack_id = VALGRIND_STACK_REGISTER(co->stack.bottom, co->stack.top);
+#endif
+    (void)co;
+}
+
+static inline void sanitizer_stack_destroyed(struct coro *co)
+{
+#if defined(CORO_ASAN)
+    /* Frames that never returned (a coroutine destroyed while suspended,
+     * and coro_start in every coroutine) leave poisoned redzones in the
+     * shadow; the next stack mapped at this address must start clean. */
+    ASAN_UNPOISON_MEMORY_REGION(co->stack.bottom, (size_t)((char *)co->stack.top - (char *)co->stack.bottom));
+#endif
+#if defined(CORO_TSAN)
+    if (co->tsan_fiber != NULL)
+        __tsan_destroy_fiber(co->tsan_fiber);
+    co->tsan_fiber = NULL;
+#endif
+#if defined(CORO_HAVE_VALGRIND)
+    VALGRIND_STACK_DEREGISTER(co->valgrind_stack_id);
+#endif
+    (void)co;
+}
+
+/* Right before the stack pointer moves from `from` to `to`. A context that
+ * will never run again (from_ends) lets ASan free its fake frames. Always
+ * inlined: TSan counts function entries and exits per fiber, and this
+ * function's own exit would be counted on `to` after the fiber switch. */
+static ALWAYS_INLINE void sanitizer_switch_start(struct thread_state *t, struct coro *from, struct coro *to, int from_ends)
+{
+#if defined(CORO_ASAN)
+    t->switching_from = from;
+    __sanitizer_start_switch_fiber(from_ends ? NULL : &from->asan_fake_stack, to->stack.bottom,
+                                   (size_t)((char *)to->stack.top - (char *)to->stack.bottom));
+#endif
+#if defined(CORO_TSAN)
+    /* A TSan fiber keeps about 830 KiB resident: made at the first switch,
+     * so coroutines created and never run cost nothing. */
+    if (to->tsan_fiber == NULL) {
+        to->tsan_fiber = __tsan_create_fiber(0);
+        __tsan_set_fiber_name(to->tsan_fiber, to->name[0] != '\0' ? to->name : "coroutine");
+    }
+    __tsan_switch_to_fiber(to->tsan_fiber, 0);
+#endif
+    (void)t, (void)from, (void)to, (void)from_ends;
+}
+
+/* First thing once `self` runs again, or for the first time. Possibly on
+ * another thread than the switch started from, so it looks the thread up. */
+static inline void sanitizer_switch_finish(struct coro *self)
+{
+#if defined(CORO_ASAN)
+    const void *from_bottom;
+    size_t from_size;
+    __sanitizer_finish_switch_fiber(self->asan_fake_stack, &from_bottom, &from_size);
+    /* Only ASan knows the bounds of the thread's own stack; it tells them
+     * when a switch leaves that stack, and they are needed to switch back. */
+    struct thread_state *t = this_thread_after_switch();
+    struct coro *from = t->switching_from;
+    if (from == &t->self && from->stack.bottom == NULL) {
+        from->stack.bottom = (void *)(uintptr_t)from_bottom;
+        from->stack.top = (char *)from->stack.bottom + from_size;
+    }
+#endif
+    (void)self;
+}
+
 /* Makes `to` the running context and switches to it. The caller has already
  * set `from`'s new status and both resumer links. Returns the value `from`
  * is resumed with, possibly on another thread. */
@@ -115,22 +251,29 @@ static inline void *switch_to(struct thread_state *t, struct coro *from, struct 
 {
     to->status = CORO_RUNNING;
     t->running = to;
-    return coro_arch_switch(&from->sp, to->sp, value);
+    sanitizer_switch_start(t, from, to, 0);
+    void *in = coro_arch_switch(&from->sp, to->sp, value);
+    sanitizer_switch_finish(from);
+    return in;
 }
 
 /* Every coroutine starts here, on its own stack, and never returns: when the
- * entry has returned, control leaves for good through the same path a yield
- * takes. */
+ * entry has returned, control leaves for good the way a yield would leave,
+ * except that the sanitizers hear that this context ends. */
 static NORETURN void coro_start(void *value, void *arg)
 {
     struct coro *self = arg;
+    sanitizer_switch_finish(self);
     void *result = self->entry(value);
 
     struct thread_state *t = this_thread_after_switch();
     struct coro *to = self->resumer != NULL ? self->resumer : &t->self;
     self->resumer = NULL;
     self->status = CORO_DEAD;
-    switch_to(t, self, to, result);
+    to->status = CORO_RUNNING;
+    t->running = to;
+    sanitizer_switch_start(t, self, to, 1);
+    coro_arch_switch(&self->sp, to->sp, result);
 #if defined(__GNUC__)
     __builtin_trap();
 #endif
@@ -167,6 +310,13 @@ int coro_create(coro **out, coro_entry entry, const struct coro_options *opts)
         return CORO_EINVAL;
     if (opts == NULL)
         opts = &defaults;
+    /* Here rather than in thread_init(): a call out of thread_init() would
+     * make the compiler save registers around it on every resume. */
+    if (coro_overflow_wanted()) {
+        int prepared = coro_overflow_thread_prepare();
+        if (prepared != CORO_OK)
+            return prepared;
+    }
 
     size_t usable = opts->stack_size != 0 ? opts->stack_size : CORO_STACK_DEFAULT;
     if (usable < CORO_STACK_MIN)
@@ -211,12 +361,15 @@ int coro_create(coro **out, coro_entry entry, const struct coro_options *opts)
     co->stack = stack;
     co->arena = opts->arena;
     co->stack.top = co;
+    /* An arena's coroutines ask for no size: its slots set it. */
+    co->stack_size = kind == KIND_ARENA_STACK ? (size_t)((char *)stack.top - (char *)stack.bottom) - overhead : usable;
     if (opts->name != NULL) {
         size_t length = strlen(opts->name);
         if (length > CORO_NAME_MAX - 1)
             length = CORO_NAME_MAX - 1;
         memcpy(co->name, opts->name, length);
     }
+    sanitizer_stack_created(co);
     co->sp = coro_arch_make(co, stack.bottom, coro_start, co);
     *out = co;
     return CORO_OK;
@@ -230,6 +383,7 @@ int coro_destroy(coro *co)
         return CORO_ETHREAD;
     if (co->status == CORO_RUNNING || co->status == CORO_NORMAL)
         return not_suspended(co);
+    sanitizer_stack_destroyed(co);
     /* The control block is inside the stack, which the pool or arena
      * overwrites: copy out what they need first. */
     struct coro_stack stack = co->stack;
@@ -295,6 +449,21 @@ int coro_transfer(coro *target, void *value, void **result)
     if (result != NULL)
         *result = out;
     return CORO_OK;
+}
+
+int coro_overflow_lookup(const void *address, const char **name, size_t *stack_size)
+{
+    /* An overflow faults on the thread that runs the coroutine, so only this
+     * thread's running context can own the guard. */
+    const struct coro *co = this_thread_state.running;
+    if (co == NULL || co->stack.mapping == NULL)
+        return 0;
+    uintptr_t at = (uintptr_t)address;
+    if (at < (uintptr_t)co->stack.mapping || at >= (uintptr_t)co->stack.bottom)
+        return 0;
+    *name = co->name;
+    *stack_size = co->stack_size;
+    return 1;
 }
 
 enum coro_status coro_status(const coro *co)

@@ -5,6 +5,7 @@
 #include "stack.h"
 
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdint.h>
 #include <sys/mman.h>
 #include <unistd.h>
@@ -20,12 +21,16 @@
 
 size_t coro_stack_page_size(void)
 {
-    static size_t page_size;
-    if (page_size == 0) {
-        long size = sysconf(_SC_PAGESIZE);
-        page_size = size > 0 ? (size_t)size : 4096;
+    /* Threads may race to read it first; they all store the same value, and
+     * an atomic keeps that race defined (and quiet under TSan). */
+    static atomic_size_t page_size;
+    size_t size = atomic_load_explicit(&page_size, memory_order_relaxed);
+    if (size == 0) {
+        long reported = sysconf(_SC_PAGESIZE);
+        size = reported > 0 ? (size_t)reported : 4096;
+        atomic_store_explicit(&page_size, size, memory_order_relaxed);
     }
-    return page_size;
+    return size;
 }
 
 #ifdef CORO_FAULT_INJECTION

@@ -28,6 +28,7 @@
 #include <cmocka.h>
 
 #include "coro.h"
+#include "sanitizer_build.h"
 
 /* Calls libcoro made, per function. */
 static atomic_long mmap_calls, munmap_calls, mprotect_calls, madvise_calls, malloc_calls;
@@ -116,6 +117,11 @@ static long mapping_count(void)
  * which at most the two ends can merge with neighbours. */
 static int maps_are_exact(void)
 {
+#if defined(BUILT_WITH_TSAN)
+    /* ThreadSanitizer maps shadow and per-fiber memory of its own as the
+     * program runs: the count is not libcoro's alone. */
+    return 0;
+#endif
     size_t page = (size_t)sysconf(_SC_PAGESIZE);
     long before = mapping_count();
     char *memory[2];
@@ -511,7 +517,10 @@ static void test_unguarded_arena_is_one_mapping(void **state)
     for (int i = 0; i < COUNT; i++)
         assert_int_equal(coro_create(&live[i], toucher, &opts), CORO_OK);
     assert_int_equal(all_calls(), calls);
-    assert_true(mapping_count() <= before + 1);
+    /* Under ThreadSanitizer the count is not libcoro's alone (see
+     * maps_are_exact()). */
+    if (!BUILT_WITH_TSAN_VALUE)
+        assert_true(mapping_count() <= before + 1);
     for (int i = 0; i < COUNT; i++)
         assert_int_equal(coro_destroy(live[i]), CORO_OK);
     assert_int_equal(coro_arena_destroy(arena), CORO_OK);

@@ -25,6 +25,7 @@
 #endif
 
 #include "coro.h"
+#include "sanitizer_build.h"
 
 #define V(n) ((void *)(uintptr_t)(n))
 #define N(p) ((uintptr_t)(p))
@@ -443,6 +444,12 @@ static void *touch_a_little(void *value)
 static void test_stacks_are_not_resident_until_used(void **state)
 {
     (void)state;
+#if defined(BUILT_WITH_TSAN)
+    /* TSan keeps about 830 KiB of state per running coroutine (its fiber),
+     * resident: the bound below is about stacks, not that. */
+    print_message("not measured under ThreadSanitizer\n");
+    skip();
+#endif
     enum { COUNT = 1000 };
     static coro *all[COUNT];
     size_t before = resident_bytes();

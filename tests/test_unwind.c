@@ -1,0 +1,286 @@
+/*
+ * Unwinding inside a nested coroutine (a coroutine resumed by a coroutine;
+ * test_backtrace covers one resumed by the thread): backtrace(),
+ * _Unwind_Backtrace and gdb list its frames down to its entry function and
+ * stop at its root, with no garbage frame after it and no frame of the
+ * coroutine that resumed it.
+ *
+ * Frames are named with dladdr(), so the functions checked are global and
+ * the executable exports its symbols (meson: export_dynamic).
+ *
+ * Run with --gdb-target, the binary is the program the gdb case debugs.
+ */
+#define _GNU_SOURCE /* dladdr */
+
+#include <dlfcn.h>
+#include <execinfo.h>
+#include <limits.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+#include <unwind.h>
+#include <cmocka.h>
+
+#include "coro.h"
+
+/* Global (not static) so that dladdr() can name them; declared here since
+ * no header does. */
+void *outer_entry(void *value);
+void *nested_inner_entry(void *value);
+void take_backtraces(void);
+void gdb_stop_here(void);
+
+#define MAX_FRAMES 64
+
+struct walk {
+    void *pcs[MAX_FRAMES];
+    int count;
+    _Unwind_Reason_Code end; /* how _Unwind_Backtrace ended */
+};
+
+static struct walk from_backtrace;  /* backtrace() inside the nested coroutine */
+static struct walk from_unwinder;   /* _Unwind_Backtrace inside it */
+static struct walk on_thread_stack; /* _Unwind_Backtrace on the thread's own stack */
+
+static _Unwind_Reason_Code record_frame(struct _Unwind_Context *context, void *arg)
+{
+    struct walk *walk = arg;
+    /* A full buffer fails the check anyway; _URC_END_OF_STACK is the one
+     * stop code both DWARF and ARM EHABI unwinders declare. */
+    if (walk->count == MAX_FRAMES)
+        return _URC_END_OF_STACK;
+    walk->pcs[walk->count++] = (void *)_Unwind_GetIP(context);
+    return _URC_NO_REASON;
+}
+
+__attribute__((noinline)) static void unwind_into(struct walk *walk)
+{
+    walk->count = 0;
+    walk->end = _Unwind_Backtrace(record_frame, walk);
+}
+
+__attribute__((noinline)) void take_backtraces(void)
+{
+    from_backtrace.count = backtrace(from_backtrace.pcs, MAX_FRAMES);
+    unwind_into(&from_unwinder);
+}
+
+__attribute__((noinline)) void gdb_stop_here(void)
+{
+    /* Something the compiler cannot drop, so the call stays a call. */
+    __asm__ volatile("" ::: "memory");
+}
+
+__attribute__((noinline)) void *nested_inner_entry(void *value)
+{
+    take_backtraces();
+    gdb_stop_here();
+    /* Keep this frame live across the calls above. */
+    __asm__ volatile("" ::: "memory");
+    return value;
+}
+
+__attribute__((noinline)) void *outer_entry(void *value)
+{
+    coro *inner;
+    if (coro_create(&inner, nested_inner_entry, NULL) != CORO_OK)
+        return NULL;
+    void *result = NULL;
+    coro_resume(inner, value, &result);
+    coro_destroy(inner);
+    __asm__ volatile("" ::: "memory");
+    return result;
+}
+
+static void run_nested(void)
+{
+    coro *outer;
+    assert_int_equal(coro_create(&outer, outer_entry, NULL), CORO_OK);
+    void *result = NULL;
+    assert_int_equal(coro_resume(outer, (void *)7, &result), CORO_OK);
+    assert_ptr_equal(result, (void *)7);
+    assert_int_equal(coro_destroy(outer), CORO_OK);
+}
+
+/* The function a frame's pc lies in, by dladdr(); NULL for none. A return
+ * address may point just past the function's last instruction (a call to a
+ * noreturn function), so every frame but the innermost looks one byte back. */
+static uintptr_t function_of(const struct walk *walk, int frame, const char **object)
+{
+    Dl_info info;
+    const char *pc = walk->pcs[frame];
+    if (frame > 0)
+        pc--;
+    if (dladdr(pc, &info) == 0) {
+        *object = NULL;
+        return 0;
+    }
+    *object = info.dli_fname;
+    return (uintptr_t)info.dli_saddr;
+}
+
+static void print_walk(const char *what, const struct walk *walk)
+{
+    print_error("%s: %d frames\n", what, walk->count);
+    for (int i = 0; i < walk->count; i++) {
+        Dl_info info;
+        const char *pc = (const char *)walk->pcs[i] - (i > 0);
+        int found = dladdr(pc, &info);
+        print_error("  #%d %p %s in %s\n", i, walk->pcs[i], found && info.dli_sname ? info.dli_sname : "?",
+                    found ? info.dli_fname : "?");
+    }
+}
+
+/* The walk found the entry, then at most the library's two root frames
+ * (coro_start and the trampoline), nothing of the resumer, and every frame
+ * lies in some loaded object. */
+static void check_walk(const char *what, const struct walk *walk)
+{
+    int entry_frame = -1;
+    int bad = 0;
+    /* libgcc's _Unwind_Backtrace reports one last frame with pc 0 when the
+     * return address is undefined (glibc's backtrace() drops it); it marks
+     * the end, at a coroutine's root as at the thread's. */
+    int count = walk->count;
+    if (count > 1 && walk->pcs[count - 1] == NULL)
+        count--;
+    for (int i = 0; i < count; i++) {
+        const char *object;
+        uintptr_t function = function_of(walk, i, &object);
+        if (object == NULL)
+            bad = 1; /* a pc in no loaded object: garbage */
+        if (function == (uintptr_t)nested_inner_entry && entry_frame < 0)
+            entry_frame = i;
+        if (function == (uintptr_t)outer_entry || function == (uintptr_t)run_nested)
+            bad = 1; /* walked past the root into the resumer */
+    }
+    int after_entry = entry_frame < 0 ? -1 : count - 1 - entry_frame;
+    if (bad || entry_frame < 0 || after_entry < 1 || after_entry > 2 || walk->count >= MAX_FRAMES) {
+        print_walk(what, walk);
+        fail_msg("%s: entry at frame %d, %d frames after it", what, entry_frame, after_entry);
+    }
+}
+
+static void test_backtrace_stops_at_coroutine_root(void **state)
+{
+    (void)state;
+    run_nested();
+    check_walk("backtrace()", &from_backtrace);
+}
+
+static void test_unwind_backtrace_stops_at_coroutine_root(void **state)
+{
+    (void)state;
+    run_nested();
+    check_walk("_Unwind_Backtrace", &from_unwinder);
+    /* It ends the way a walk of the thread's own stack ends (at _start):
+     * _URC_END_OF_STACK with DWARF unwinding; ARM's EHABI unwinder reports
+     * its own code at an outermost frame, the same at both roots. */
+    unwind_into(&on_thread_stack);
+    assert_int_equal(from_unwinder.end, on_thread_stack.end);
+}
+
+/* ---- gdb ---- */
+
+static int gdb_target(void)
+{
+    coro *outer;
+    if (coro_create(&outer, outer_entry, NULL) != CORO_OK)
+        return 1;
+    coro_resume(outer, NULL, NULL);
+    coro_destroy(outer);
+    return 0;
+}
+
+/* Runs gdb on this very binary in --gdb-target mode, breaking in the nested
+ * coroutine; returns what gdb printed. */
+static void run_gdb(char *output, size_t size, int *status)
+{
+    char self[PATH_MAX];
+    ssize_t length = readlink("/proc/self/exe", self, sizeof self - 1);
+    assert_true(length > 0);
+    self[length] = '\0';
+
+    int pipe_ends[2];
+    assert_int_equal(pipe(pipe_ends), 0);
+    fflush(NULL);
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        close(pipe_ends[0]);
+        dup2(pipe_ends[1], STDOUT_FILENO);
+        dup2(pipe_ends[1], STDERR_FILENO);
+        close(pipe_ends[1]);
+        execlp("gdb", "gdb", "-batch", "-nx", "-ex", "set style enabled off", "-ex", "set width 0",
+               "-ex", "break gdb_stop_here", "-ex", "run", "-ex", "bt", "-ex", "kill",
+               "--args", self, "--gdb-target", (char *)NULL);
+        _exit(127);
+    }
+    close(pipe_ends[1]);
+    size_t used = 0;
+    for (;;) {
+        ssize_t got = read(pipe_ends[0], output + used, size - 1 - used);
+        if (got <= 0)
+            break;
+        used += (size_t)got;
+    }
+    output[used] = '\0';
+    close(pipe_ends[0]);
+    assert_int_equal(waitpid(pid, status, 0), pid);
+}
+
+static void test_gdb_bt_stops_at_coroutine_root(void **state)
+{
+    (void)state;
+    static char output[65536];
+    int status;
+    run_gdb(output, sizeof output, &status);
+    if (WIFEXITED(status) && WEXITSTATUS(status) == 127) {
+        print_message("gdb is not installed\n");
+        skip();
+    }
+    if (strstr(output, "Breakpoint 1, ") == NULL) {
+        /* gdb could not run the program at all: another architecture
+         * (under qemu-user), or ptrace is not allowed here. */
+        print_message("gdb could not run this binary here; it said:\n%s\n", output);
+        skip();
+    }
+
+    /* The frames of bt, from "#0" to the end. */
+    const char *frames = strstr(output, "\n#0 ");
+    if (frames == NULL)
+        fail_msg("no backtrace in gdb's output:\n%s", output);
+    int bad = strstr(frames, "gdb_stop_here") == NULL || strstr(frames, "nested_inner_entry") == NULL ||
+              strstr(frames, "coro_start") == NULL;
+    /* Nothing of the resumer, and none of gdb's complaints about a frame it
+     * could not unwind. */
+    bad |= strstr(frames, "outer_entry") != NULL || strstr(frames, "Backtrace stopped") != NULL ||
+           strstr(frames, "corrupt stack") != NULL || strstr(frames, "?? (") != NULL;
+    /* At most the trampoline after coro_start. */
+    const char *root = strstr(frames, "coro_start");
+    int after_root = 0;
+    for (const char *line = root; line != NULL && (line = strstr(line, "\n#")) != NULL; line++)
+        after_root++;
+    bad |= after_root > 1;
+    if (bad)
+        fail_msg("unexpected backtrace from gdb:\n%s", output);
+}
+
+int main(int argc, char **argv)
+{
+    if (argc > 1 && strcmp(argv[1], "--gdb-target") == 0)
+        return gdb_target();
+
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_backtrace_stops_at_coroutine_root),
+        cmocka_unit_test(test_unwind_backtrace_stops_at_coroutine_root),
+        cmocka_unit_test(test_gdb_bt_stops_at_coroutine_root),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -194,7 +194,9 @@ CORO_API void coro_set_user_data(coro *co, void *user_data);
  * jump past it), of the running coroutine, with a library-mapped stack.
  * A handler installed after this one replaces it. POSIX systems only.
  * Errors: CORO_ENOMEM (no memory for the alternate stack). */
+#if !defined(_WIN32)
 CORO_API int coro_install_overflow_handler(void);
+#endif
 
 /* A fixed English sentence describing a coro_result value. */
 CORO_API const char *coro_strerror(int result);

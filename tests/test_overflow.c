@@ -126,6 +126,11 @@ __attribute__((noinline)) static size_t recurse(volatile char *above, size_t dep
     return recurse(frame, depth + 1) + (size_t)frame[0];
 }
 
+static void *null_returning_entry(void *value)
+{
+    return value;
+}
+
 static void *overflowing_entry(void *value)
 {
     (void)value;
@@ -201,6 +206,68 @@ static void test_awkward_name_stays_on_one_line(void **state)
     run_child(overflow_in_awkward_name, &result);
     assert_died_by(&result, SIGSEGV);
     assert_one_report(result.output, "libcoro: stack overflow in coroutine \"a?b?c\" (stack 64 KiB, fault at 0x");
+}
+
+/* A stack from an arena has the arena's guard below it, and its size is
+ * the arena slot's usable bytes (at least what the arena was asked for). */
+static void overflow_in_arena(void)
+{
+    start_from_default_handlers();
+    if (coro_install_overflow_handler() != CORO_OK)
+        _exit(2);
+    coro_arena *arena;
+    if (coro_arena_create(&arena, 4, 64 * 1024, 0) != CORO_OK)
+        _exit(5);
+    struct coro_options options = {.arena = arena, .name = "slot"};
+    coro *co;
+    if (coro_create(&co, overflowing_entry, &options) != CORO_OK)
+        _exit(3);
+    coro_resume(co, NULL, NULL);
+    _exit(4);
+}
+
+static void test_overflow_in_arena_is_reported(void **state)
+{
+    (void)state;
+    struct child_result result;
+    run_child(overflow_in_arena, &result);
+    assert_died_by(&result, SIGSEGV);
+    static const char start[] = "libcoro: stack overflow in coroutine \"slot\" (stack ";
+    assert_true(strncmp(result.output, start, sizeof start - 1) == 0);
+    char *end;
+    unsigned long bytes = strtoul(result.output + sizeof start - 1, &end, 10);
+    assert_true(bytes >= 64 * 1024);
+    assert_true(strncmp(end, " bytes, fault at 0x", 19) == 0 || strncmp(end, " KiB, fault at 0x", 17) == 0);
+    assert_int_equal(count_lines(result.output), 1);
+}
+
+/* Pooled stacks: a coroutine's stack comes back to the thread's pool at
+ * destroy and serves the next coroutine of that shape, guard and all. */
+static void overflow_on_pooled_stack(void)
+{
+    start_from_default_handlers();
+    if (coro_install_overflow_handler() != CORO_OK)
+        _exit(2);
+    struct coro_options options = {.stack_size = 64 * 1024, .name = "first"};
+    coro *co;
+    if (coro_create(&co, null_returning_entry, &options) != CORO_OK)
+        _exit(3);
+    coro_resume(co, NULL, NULL);
+    coro_destroy(co);
+    options.name = "second";
+    if (coro_create(&co, overflowing_entry, &options) != CORO_OK)
+        _exit(3);
+    coro_resume(co, NULL, NULL);
+    _exit(4);
+}
+
+static void test_overflow_on_pooled_stack_is_reported(void **state)
+{
+    (void)state;
+    struct child_result result;
+    run_child(overflow_on_pooled_stack, &result);
+    assert_died_by(&result, SIGSEGV);
+    assert_one_report(result.output, "libcoro: stack overflow in coroutine \"second\" (stack 64 KiB, fault at 0x");
 }
 
 static volatile int *volatile nowhere;
@@ -434,11 +501,6 @@ static void test_overflow_on_other_thread_is_reported(void **state)
 
 /* Threads that used the handler free their alternate stacks at exit, and
  * installing twice changes nothing. */
-static void *null_returning_entry(void *value)
-{
-    return value;
-}
-
 static void *thread_running_a_coroutine(void *arg)
 {
     coro *co;
@@ -470,6 +532,8 @@ int main(void)
         cmocka_unit_test(test_unnamed_overflow_is_reported),
         cmocka_unit_test(test_odd_stack_size_is_quoted_in_bytes),
         cmocka_unit_test(test_awkward_name_stays_on_one_line),
+        cmocka_unit_test(test_overflow_in_arena_is_reported),
+        cmocka_unit_test(test_overflow_on_pooled_stack_is_reported),
         cmocka_unit_test(test_null_dereference_is_not_an_overflow),
         cmocka_unit_test(test_previous_siginfo_handler_keeps_its_faults),
         cmocka_unit_test(test_previous_plain_handler_keeps_its_faults),

@@ -40,8 +40,8 @@
 #define THREAD_LOCAL _Thread_local
 #endif
 
-/* A stack overflow on SPARC or the BSDs can arrive as SIGBUS; Linux sends
- * SIGSEGV. The tables below are indexed like this one. */
+/* Linux reports a guard-page fault as SIGSEGV; some other systems (macOS,
+ * some BSDs) as SIGBUS. The tables below are indexed like this one. */
 static const int handled_signals[] = {SIGSEGV, SIGBUS};
 #define HANDLED_COUNT (sizeof handled_signals / sizeof handled_signals[0])
 

@@ -26,7 +26,7 @@ need_packages() {
 BUILD_PACKAGES=(gcc libc6-dev meson ninja-build pkg-config)
 
 # What the test suite needs beyond a build.
-TEST_PACKAGES=(libcmocka-dev python3)
+TEST_PACKAGES=(libcmocka-dev python3 gdb valgrind)
 
 # The peers the benchmarks compare libcoro with.
 BENCH_PACKAGES=(libboost-context-dev libpcl1-dev valgrind gnuplot-nox)

@@ -63,9 +63,16 @@
 
 #ifndef __ASSEMBLER__
 
+#include <stdint.h>
+
 typedef void (*coro_arch_start_fn)(void *value, void *arg);
 
 void *coro_arch_switch(void **save_sp, void *load_sp, void *value);
+
+/* The same function as the core calls it: it passes a result code as the
+ * value and returns what the switch returns, with nothing in between, so
+ * that the compiler can make the switch a tail call (coro.c, switch_to). */
+int coro_arch_switch_result(void **save_sp, void *load_sp, intptr_t result) __asm__("coro_arch_switch");
 void *coro_arch_make(void *stack_top, void *stack_bottom, coro_arch_start_fn start, void *arg);
 
 #endif /* __ASSEMBLER__ */

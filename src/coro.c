@@ -59,10 +59,12 @@ enum coro_kind {
  * thread-local storage for a thread's own context. */
 struct coro {
     void *sp;               /* saved stack pointer while not running */
+    void **inbox;           /* while suspended: where the value that wakes it goes (NULL: nowhere) */
     struct coro *resumer;   /* where yield and return go; NULL: the thread's own context */
     enum coro_status status;
     enum coro_kind kind;
     coro_entry entry;
+    void *first_value;      /* the inbox of a coroutine that has not started */
     void *user_data;
     struct coro_stack stack;
     coro_arena *arena;      /* KIND_ARENA_STACK: where the stack goes back */
@@ -245,26 +247,39 @@ static inline void sanitizer_switch_finish(struct coro *self)
 }
 
 /* Makes `to` the running context and switches to it. The caller has already
- * set `from`'s new status and both resumer links. Returns the value `from`
- * is resumed with, possibly on another thread. */
-static inline void *switch_to(struct thread_state *t, struct coro *from, struct coro *to, void *value)
+ * set `from`'s new status and both resumer links.
+ *
+ * The value travels outside the switch: it is stored where `to` waits for it
+ * (its inbox), and `from` leaves the address where it wants its own. The
+ * switch itself carries only CORO_OK, which becomes the return value of the
+ * resume, yield or transfer that `to` is suspended in. So nothing is left to
+ * do after the switch, the compiler makes it a tail call (in builds without
+ * sanitizer hooks), and the switched-to context returns straight into its
+ * caller's code: every return then matches the processor's return-address
+ * predictor. Calling the switch and returning from coro_resume afterwards
+ * would mispredict one return per switch, on the other stack. */
+static inline int switch_to(struct thread_state *t, struct coro *from, struct coro *to, void *value, void **inbox)
 {
     to->status = CORO_RUNNING;
     t->running = to;
+    if (to->inbox != NULL)
+        *to->inbox = value;
+    from->inbox = inbox;
     sanitizer_switch_start(t, from, to, 0);
-    void *in = coro_arch_switch(&from->sp, to->sp, value);
+    int result = coro_arch_switch_result(&from->sp, to->sp, CORO_OK);
     sanitizer_switch_finish(from);
-    return in;
+    return result;
 }
 
 /* Every coroutine starts here, on its own stack, and never returns: when the
  * entry has returned, control leaves for good the way a yield would leave,
  * except that the sanitizers hear that this context ends. */
-static NORETURN void coro_start(void *value, void *arg)
+static NORETURN void coro_start(void *ignored, void *arg)
 {
     struct coro *self = arg;
+    (void)ignored;
     sanitizer_switch_finish(self);
-    void *result = self->entry(value);
+    void *result = self->entry(self->first_value);
 
     struct thread_state *t = this_thread_after_switch();
     struct coro *to = self->resumer != NULL ? self->resumer : &t->self;
@@ -272,8 +287,10 @@ static NORETURN void coro_start(void *value, void *arg)
     self->status = CORO_DEAD;
     to->status = CORO_RUNNING;
     t->running = to;
+    if (to->inbox != NULL)
+        *to->inbox = result;
     sanitizer_switch_start(t, self, to, 1);
-    coro_arch_switch(&self->sp, to->sp, result);
+    coro_arch_switch(&self->sp, to->sp, NULL);
 #if defined(__GNUC__)
     __builtin_trap();
 #endif
@@ -361,6 +378,7 @@ int coro_create(coro **out, coro_entry entry, const struct coro_options *opts)
     co->stack = stack;
     co->arena = opts->arena;
     co->stack.top = co;
+    co->inbox = &co->first_value;
     /* An arena's coroutines ask for no size: its slots set it. */
     co->stack_size = kind == KIND_ARENA_STACK ? (size_t)((char *)stack.top - (char *)stack.bottom) - overhead : usable;
     if (opts->name != NULL) {
@@ -407,10 +425,7 @@ int coro_resume(coro *co, void *value, void **result)
     struct coro *self = running_on(t);
     self->status = CORO_NORMAL;
     co->resumer = self;
-    void *out = switch_to(t, self, co, value);
-    if (result != NULL)
-        *result = out;
-    return CORO_OK;
+    return switch_to(t, self, co, value, result);
 }
 
 int coro_yield(void *value, void **resumed_with)
@@ -423,10 +438,7 @@ int coro_yield(void *value, void **resumed_with)
     struct coro *to = self->resumer != NULL ? self->resumer : &t->self;
     self->resumer = NULL;
     self->status = CORO_SUSPENDED;
-    void *in = switch_to(t, self, to, value);
-    if (resumed_with != NULL)
-        *resumed_with = in;
-    return CORO_OK;
+    return switch_to(t, self, to, value, resumed_with);
 }
 
 int coro_transfer(coro *target, void *value, void **result)
@@ -445,10 +457,7 @@ int coro_transfer(coro *target, void *value, void **result)
     target->resumer = self->resumer;
     self->resumer = NULL;
     self->status = CORO_SUSPENDED;
-    void *out = switch_to(t, self, target, value);
-    if (result != NULL)
-        *result = out;
-    return CORO_OK;
+    return switch_to(t, self, target, value, result);
 }
 
 int coro_overflow_lookup(const void *address, const char **name, size_t *stack_size)

@@ -6,7 +6,9 @@
  * coroutine: a round trip is two switches. The implementations are
  * interleaved over several repetitions (the machine's noise hits them all
  * alike), and the table gives the median and minimum per switch and the
- * ratio of medians to libcoro's resume/yield.
+ * ratio of medians to libcoro's resume/yield. libcoro-nofpctl is the same
+ * library built with -Dfp_control=false (the switch leaves MXCSR and the
+ * x87 control word alone), loaded with dlopen and called through pointers.
  *
  *   switch_latency [--iterations N] [--repetitions R] [--only a,b] [--csv]
  */
@@ -34,6 +36,11 @@
 
 #ifdef HAVE_PCL
 #include <pcl.h>
+#endif
+
+#ifdef HAVE_NOFPCTL_MODULE
+#include <dlfcn.h>
+#include <unistd.h>
 #endif
 
 static long iterations = 1000000;
@@ -110,6 +117,60 @@ static double bench_libcoro_transfer(void)
     coro_destroy(co);
     return elapsed / (2.0 * (double)iterations);
 }
+
+/* ---- libcoro built with -Dfp_control=false, loaded beside the other ---- */
+
+#ifdef HAVE_NOFPCTL_MODULE
+static int (*nofp_create)(coro **, coro_entry, const struct coro_options *);
+static int (*nofp_resume)(coro *, void *, void **);
+static int (*nofp_yield)(void *, void **);
+static int (*nofp_destroy)(coro *);
+static const char *nofp_missing = "not loaded";
+
+/* Loads the module from the directory of this executable. */
+static void load_nofp_module(void)
+{
+    char path[4096];
+    ssize_t length = readlink("/proc/self/exe", path, sizeof path - 64);
+    if (length <= 0)
+        return;
+    path[length] = '\0';
+    char *slash = strrchr(path, '/');
+    strcpy(slash != NULL ? slash + 1 : path, HAVE_NOFPCTL_MODULE);
+    void *module = dlopen(path, RTLD_NOW | RTLD_LOCAL);
+    if (module == NULL) {
+        nofp_missing = "the module did not load";
+        return;
+    }
+    /* POSIX guarantees that a function's address survives a trip through void *. */
+    *(void **)&nofp_create = dlsym(module, "coro_create");
+    *(void **)&nofp_resume = dlsym(module, "coro_resume");
+    *(void **)&nofp_yield = dlsym(module, "coro_yield");
+    *(void **)&nofp_destroy = dlsym(module, "coro_destroy");
+    if (nofp_create && nofp_resume && nofp_yield && nofp_destroy)
+        nofp_missing = NULL;
+}
+
+static void *nofp_yield_forever(void *value)
+{
+    for (;;)
+        nofp_yield(value, &value);
+    return NULL;
+}
+
+static double bench_libcoro_nofpctl(void)
+{
+    coro *co;
+    if (nofp_missing != NULL || nofp_create(&co, nofp_yield_forever, NULL) != CORO_OK)
+        return -1;
+    double start = now_ns();
+    for (long i = 0; i < iterations; i++)
+        nofp_resume(co, NULL, NULL);
+    double elapsed = now_ns() - start;
+    nofp_destroy(co);
+    return elapsed / (2.0 * (double)iterations);
+}
+#endif
 
 /* ---- glibc ucontext ---- */
 
@@ -215,9 +276,12 @@ struct implementation {
     const char *missing; /* why it is not built, or NULL */
 };
 
-static const struct implementation implementations[] = {
+static struct implementation implementations[] = {
     {"libcoro", bench_libcoro, NULL},
     {"libcoro-transfer", bench_libcoro_transfer, NULL},
+#ifdef HAVE_NOFPCTL_MODULE
+    {"libcoro-nofpctl", bench_libcoro_nofpctl, NULL},
+#endif
 #ifdef HAVE_UCONTEXT
     {"ucontext", bench_ucontext, NULL},
 #else
@@ -290,10 +354,19 @@ int main(int argc, char **argv)
     if (samples == NULL)
         return 1;
 
+#ifdef HAVE_NOFPCTL_MODULE
+    load_nofp_module();
+    for (size_t k = 0; k < IMPLEMENTATIONS; k++)
+        if (nofp_missing != NULL && implementations[k].run == bench_libcoro_nofpctl) {
+            implementations[k].run = NULL;
+            implementations[k].missing = nofp_missing;
+        }
+#endif
+
     /* Warm up every implementation once (page faults, lazy binding), then
-     * interleave: repetition r of every implementation before r + 1. */
-    /* A fixed warm-up, so that instruction counts at N and 2N iterations
-     * differ by exactly N round trips (bench/callgrind.sh). */
+     * interleave: repetition r of every implementation before r + 1. The
+     * warm-up is a fixed count, so that instruction counts at N and 2N
+     * iterations differ by exactly N round trips (bench/callgrind.sh). */
     long full = iterations;
     iterations = 10000;
     for (size_t k = 0; k < IMPLEMENTATIONS; k++)

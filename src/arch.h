@@ -48,6 +48,13 @@
 #error "libcoro: no context switch for this architecture"
 #endif
 
+/* 1: the switch saves and restores the FP control state the ABI makes
+ * callee-saved (the default); 0: it leaves it alone (-Dfp_control=false,
+ * x86-64 System V only). */
+#ifndef CORO_FP_CONTROL
+#define CORO_FP_CONTROL 1
+#endif
+
 /* Alignment every ABI we support accepts for a fresh stack top. */
 #define CORO_ARCH_STACK_ALIGN 16
 

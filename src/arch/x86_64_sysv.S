@@ -29,8 +29,9 @@
  *   +24     r13                          0
  *   +16     r14                          0
  *   +8      r15                          0
- *   +0      MXCSR (4 bytes), x87 CW (2), 2 bytes not compared
+ *   +0      MXCSR (4 bytes), x87 CW (2), 2 bytes unused
  *                                        MXCSR and CW of make's caller
+ *           (the slot stays, unused, when built without FP control)
  *
  * Speed. Two measured facts shape the switch:
  *  - Returning with `ret` onto the other stack mispredicts the return-stack
@@ -38,9 +39,20 @@
  *    jumping to it predicts well. Nothing here uses a shadow stack, so the
  *    pop/jmp is safe; under IBT it is a `notrack` jump, which needs no
  *    landing pad at the call site it returns to.
- *  - ldmxcsr and fldcw are slow (about 1.2 ns together) and the control
- *    state almost never differs between contexts. It is always saved, and
- *    reloaded only when the target's differs in any control bit.
+ *  - Reading the FP control state costs more than loading it on the
+ *    processors measured (AMD EPYC, in bench/switch_latency and a
+ *    variant-by-variant test): stmxcsr and fnstcw together add about 1.2 ns
+ *    a switch, ldmxcsr about 0.45 ns, fldcw about 0.25 ns, and comparing
+ *    the stored MXCSR with the target's costs about 2 ns more, because a
+ *    load cannot take its data from the store stmxcsr makes (no store
+ *    forwarding) and waits for it to retire. fnstcw's store forwards. So
+ *    both are saved, MXCSR is reloaded every time (its status flags come
+ *    with it, which the ABI allows: they are the caller's), and the x87
+ *    control word only when it differs.
+ *  - Built with -Dfp_control=false (CORO_FP_CONTROL 0), the switch leaves
+ *    the FP control state alone: all contexts of a thread share it. That
+ *    breaks the ABI for code that changes the rounding mode, flush-to-zero
+ *    or exception masks while coroutines run, and saves about 1.5 ns.
  */
 #include "../arch.h"
 
@@ -81,26 +93,25 @@ coro_arch_switch:
     .cfi_rel_offset %r15, 0
     subq    $8, %rsp
     .cfi_adjust_cfa_offset 8
+#if CORO_FP_CONTROL
     stmxcsr (%rsp)
     fnstcw  4(%rsp)
+#endif
 
     /* Both stacks hold a frame of the same shape, so the CFI above stays
-     * true after the stack pointer changes. The loads read back exactly the
-     * bytes each store wrote, so the store buffer forwards them; one 8-byte
-     * load over both would stall until the stores retire. */
+     * true after the stack pointer changes. */
     movq    %rsp, (%rdi)
-    movl    (%rsp), %r8d
+#if CORO_FP_CONTROL
     movzwl  4(%rsp), %r9d
+#endif
     movq    %rsi, %rsp
-
-    /* Reload the FP control state only if a control bit differs: MXCSR bits
-     * 6-15 (bits 0-5 are status flags, the caller's per the ABI) and the
-     * whole x87 control word. */
-    xorl    (%rsp), %r8d
-    xorw    4(%rsp), %r9w
-    andl    $0xffc0, %r8d
-    orl     %r9d, %r8d
-    jnz     .Lreload_fp_control
+#if CORO_FP_CONTROL
+    /* MXCSR is reloaded always, the x87 control word only when it differs:
+     * see "Speed" above. */
+    ldmxcsr (%rsp)
+    cmpw    4(%rsp), %r9w
+    jne     .Lreload_x87_control_word
+#endif
 .Lrestore:
     .cfi_remember_state
     addq    $8, %rsp
@@ -123,11 +134,12 @@ coro_arch_switch:
     movq    %rdx, %rax
     NOTRACK jmp *%rcx
 
-.Lreload_fp_control:
+#if CORO_FP_CONTROL
+.Lreload_x87_control_word:
     .cfi_restore_state
-    ldmxcsr (%rsp)
     fldcw   4(%rsp)
     jmp     .Lrestore
+#endif
     .cfi_endproc
     .size   coro_arch_switch, .-coro_arch_switch
 
@@ -144,8 +156,10 @@ coro_arch_make:
     movq    %rdi, %rax
     andq    $-16, %rax
     subq    $64, %rax
+#if CORO_FP_CONTROL
     stmxcsr (%rax)
     fnstcw  4(%rax)
+#endif
     movw    $0, 6(%rax)
     movq    $0, 8(%rax)
     movq    $0, 16(%rax)

@@ -72,14 +72,6 @@ struct coro_arena {
     struct free_stack *free;
 };
 
-/* Rounds n up to a multiple of page; 0 when that overflows. */
-static size_t round_to_pages(size_t n, size_t page)
-{
-    if (n > SIZE_MAX - (page - 1))
-        return 0;
-    return (n + page - 1) & ~(page - 1);
-}
-
 /* The descriptor of the stack whose top word is link. */
 static void stack_at(struct coro_stack *stack, struct free_stack *link, size_t mapping_size, size_t guard_size)
 {
@@ -149,10 +141,8 @@ static void pool_shrink(struct pool *pool, size_t max_stacks, size_t max_bytes)
 
 int coro_stack_pool_get(struct coro_stack *stack, size_t usable, size_t guard)
 {
-    size_t page = coro_stack_page_size();
-    size_t usable_bytes = round_to_pages(usable, page);
-    size_t guard_bytes = round_to_pages(guard, page);
-    if (usable_bytes == 0 || (guard != 0 && guard_bytes == 0) || guard_bytes > SIZE_MAX - usable_bytes)
+    size_t usable_bytes, guard_bytes;
+    if (!coro_stack_round(usable, guard, &usable_bytes, &guard_bytes))
         return CORO_ENOMEM;
 
     struct pool *pool = this_anchor.pool;
@@ -278,10 +268,8 @@ void coro_pool_usage(size_t *stacks, size_t *bytes)
 
 int coro_stack_arena_new(coro_arena **out, size_t count, size_t usable, size_t guard)
 {
-    size_t page = coro_stack_page_size();
-    size_t usable_bytes = round_to_pages(usable, page);
-    size_t guard_bytes = round_to_pages(guard, page);
-    if (usable_bytes == 0 || (guard != 0 && guard_bytes == 0) || guard_bytes > SIZE_MAX - usable_bytes)
+    size_t usable_bytes, guard_bytes;
+    if (!coro_stack_round(usable, guard, &usable_bytes, &guard_bytes))
         return CORO_ENOMEM;
     size_t slot_size = usable_bytes + guard_bytes;
     if (count > SIZE_MAX / slot_size)

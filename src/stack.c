@@ -58,20 +58,10 @@ unsigned long coro_stack_fault_calls(void)
 #define INJECTED_FAILURE() 0
 #endif
 
-/* Rounds n up to a multiple of the page size; 0 when that overflows. */
-static size_t round_to_pages(size_t n, size_t page)
-{
-    if (n > SIZE_MAX - (page - 1))
-        return 0;
-    return (n + page - 1) & ~(page - 1);
-}
-
 int coro_stack_map(struct coro_stack *stack, size_t usable, size_t guard)
 {
-    size_t page = coro_stack_page_size();
-    size_t usable_bytes = round_to_pages(usable, page);
-    size_t guard_bytes = round_to_pages(guard, page);
-    if (usable_bytes == 0 || (guard != 0 && guard_bytes == 0) || guard_bytes > SIZE_MAX - usable_bytes)
+    size_t usable_bytes, guard_bytes;
+    if (!coro_stack_round(usable, guard, &usable_bytes, &guard_bytes))
         return CORO_ENOMEM;
     size_t total = usable_bytes + guard_bytes;
 

@@ -8,6 +8,7 @@
 #define CORO_STACK_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 /* One stack. Stacks grow down on every target libcoro supports, so the
  * guard region, when there is one, lies below bottom. */
@@ -20,6 +21,19 @@ struct coro_stack {
 
 /* The system's page size, read once. */
 size_t coro_stack_page_size(void);
+
+/* The sizes a stack of `usable` bytes over a `guard`-byte guard really
+ * takes, each rounded up to whole pages. Returns 0 when a size does not fit
+ * in a size_t (the caller answers CORO_ENOMEM), 1 otherwise. */
+static inline int coro_stack_round(size_t usable, size_t guard, size_t *usable_bytes, size_t *guard_bytes)
+{
+    size_t page = coro_stack_page_size();
+    if (usable == 0 || usable > SIZE_MAX - (page - 1) || guard > SIZE_MAX - (page - 1))
+        return 0;
+    *usable_bytes = (usable + page - 1) & ~(page - 1);
+    *guard_bytes = (guard + page - 1) & ~(page - 1);
+    return *guard_bytes <= SIZE_MAX - *usable_bytes;
+}
 
 /* Maps at least usable bytes of read-write stack with guard bytes of no
  * access below it, both rounded up to pages. Nothing is touched: POSIX

@@ -20,57 +20,7 @@
 #include <cmocka.h>
 
 #include "coro.h"
-
-struct child_result {
-    int status;
-    char output[4096];
-};
-
-/* qemu-user writes a line of its own when the program it runs dies by a
- * signal ("qemu: uncaught target signal 11 ..."): not the child's output. */
-static void drop_emulator_lines(char *output)
-{
-    static const char emulator[] = "qemu: uncaught target signal ";
-    char *line = output;
-    while (*line != '\0') {
-        char *end = strchr(line, '\n');
-        end = end != NULL ? end + 1 : line + strlen(line);
-        if (strncmp(line, emulator, sizeof emulator - 1) == 0)
-            memmove(line, end, strlen(end) + 1);
-        else
-            line = end;
-    }
-}
-
-/* Runs body in a child with stderr on a pipe; collects what it wrote and how
- * it ended. */
-static void run_child(void (*body)(void), struct child_result *result)
-{
-    int pipe_ends[2];
-    assert_int_equal(pipe(pipe_ends), 0);
-    fflush(NULL);
-    pid_t pid = fork();
-    assert_true(pid >= 0);
-    if (pid == 0) {
-        close(pipe_ends[0]);
-        dup2(pipe_ends[1], STDERR_FILENO);
-        close(pipe_ends[1]);
-        body();
-        _exit(0);
-    }
-    close(pipe_ends[1]);
-    size_t length = 0;
-    for (;;) {
-        ssize_t got = read(pipe_ends[0], result->output + length, sizeof result->output - 1 - length);
-        if (got <= 0)
-            break;
-        length += (size_t)got;
-    }
-    result->output[length] = '\0';
-    drop_emulator_lines(result->output);
-    close(pipe_ends[0]);
-    assert_int_equal(waitpid(pid, &result->status, 0), pid);
-}
+#include "child.h"
 
 /* A sanitizer runtime may have installed its own SIGSEGV handler, which
  * would turn the death by signal into an exit; the cases below start from
@@ -164,7 +114,7 @@ static void test_named_overflow_is_reported(void **state)
 {
     (void)state;
     struct child_result result;
-    run_child(overflow_in_named, &result);
+    run_child(overflow_in_named, CHILD_STDERR, &result);
     assert_died_by(&result, SIGSEGV);
     assert_one_report(result.output, "libcoro: stack overflow in coroutine \"parser\" (stack 64 KiB, fault at 0x");
 }
@@ -173,7 +123,7 @@ static void test_unnamed_overflow_is_reported(void **state)
 {
     (void)state;
     struct child_result result;
-    run_child(overflow_in_unnamed, &result);
+    run_child(overflow_in_unnamed, CHILD_STDERR, &result);
     assert_died_by(&result, SIGSEGV);
     assert_one_report(result.output, "libcoro: stack overflow in unnamed coroutine (stack 16 KiB, fault at 0x");
 }
@@ -188,7 +138,7 @@ static void test_odd_stack_size_is_quoted_in_bytes(void **state)
 {
     (void)state;
     struct child_result result;
-    run_child(overflow_in_odd_size, &result);
+    run_child(overflow_in_odd_size, CHILD_STDERR, &result);
     assert_died_by(&result, SIGSEGV);
     assert_one_report(result.output, "libcoro: stack overflow in coroutine \"odd\" (stack 40000 bytes, fault at 0x");
 }
@@ -203,7 +153,7 @@ static void test_awkward_name_stays_on_one_line(void **state)
 {
     (void)state;
     struct child_result result;
-    run_child(overflow_in_awkward_name, &result);
+    run_child(overflow_in_awkward_name, CHILD_STDERR, &result);
     assert_died_by(&result, SIGSEGV);
     assert_one_report(result.output, "libcoro: stack overflow in coroutine \"a?b?c\" (stack 64 KiB, fault at 0x");
 }
@@ -230,7 +180,7 @@ static void test_overflow_in_arena_is_reported(void **state)
 {
     (void)state;
     struct child_result result;
-    run_child(overflow_in_arena, &result);
+    run_child(overflow_in_arena, CHILD_STDERR, &result);
     assert_died_by(&result, SIGSEGV);
     static const char start[] = "libcoro: stack overflow in coroutine \"slot\" (stack ";
     assert_true(strncmp(result.output, start, sizeof start - 1) == 0);
@@ -265,7 +215,7 @@ static void test_overflow_on_pooled_stack_is_reported(void **state)
 {
     (void)state;
     struct child_result result;
-    run_child(overflow_on_pooled_stack, &result);
+    run_child(overflow_on_pooled_stack, CHILD_STDERR, &result);
     assert_died_by(&result, SIGSEGV);
     assert_one_report(result.output, "libcoro: stack overflow in coroutine \"second\" (stack 64 KiB, fault at 0x");
 }
@@ -297,7 +247,7 @@ static void test_null_dereference_is_not_an_overflow(void **state)
 {
     (void)state;
     struct child_result result;
-    run_child(null_dereference_in_coroutine, &result);
+    run_child(null_dereference_in_coroutine, CHILD_STDERR, &result);
     assert_died_by(&result, SIGSEGV);
     assert_string_equal(result.output, "");
 }
@@ -360,7 +310,7 @@ static void test_previous_siginfo_handler_keeps_its_faults(void **state)
 {
     (void)state;
     struct child_result result;
-    run_child(previous_siginfo_handler_keeps_its_faults, &result);
+    run_child(previous_siginfo_handler_keeps_its_faults, CHILD_STDERR, &result);
     assert_true(WIFEXITED(result.status));
     assert_int_equal(WEXITSTATUS(result.status), 42);
     assert_string_equal(result.output, "previous handler\n");
@@ -382,7 +332,7 @@ static void test_previous_plain_handler_keeps_its_faults(void **state)
 {
     (void)state;
     struct child_result result;
-    run_child(previous_plain_handler_keeps_its_faults, &result);
+    run_child(previous_plain_handler_keeps_its_faults, CHILD_STDERR, &result);
     assert_true(WIFEXITED(result.status));
     assert_int_equal(WEXITSTATUS(result.status), 44);
     assert_string_equal(result.output, "previous plain handler\n");
@@ -413,7 +363,7 @@ static void test_previous_handler_sees_overflow_after_report(void **state)
 {
     (void)state;
     struct child_result result;
-    run_child(previous_handler_sees_overflow_after_report, &result);
+    run_child(previous_handler_sees_overflow_after_report, CHILD_STDERR, &result);
     assert_true(WIFEXITED(result.status));
     assert_int_equal(WEXITSTATUS(result.status), 44);
     const char *second_line = strchr(result.output, '\n');
@@ -440,7 +390,7 @@ static void test_ignored_fault_still_kills(void **state)
 {
     (void)state;
     struct child_result result;
-    run_child(ignored_fault_still_kills, &result);
+    run_child(ignored_fault_still_kills, CHILD_STDERR, &result);
     assert_died_by(&result, SIGSEGV);
     assert_string_equal(result.output, "");
 }
@@ -459,7 +409,7 @@ static void test_sent_signal_ignored_before_stays_ignored(void **state)
 {
     (void)state;
     struct child_result result;
-    run_child(sent_signal_ignored_before, &result);
+    run_child(sent_signal_ignored_before, CHILD_STDERR, &result);
     assert_true(WIFEXITED(result.status));
     assert_int_equal(WEXITSTATUS(result.status), 7);
 }
@@ -494,7 +444,7 @@ static void test_overflow_on_other_thread_is_reported(void **state)
 {
     (void)state;
     struct child_result result;
-    run_child(overflow_on_other_thread, &result);
+    run_child(overflow_on_other_thread, CHILD_STDERR, &result);
     assert_died_by(&result, SIGSEGV);
     assert_one_report(result.output, "libcoro: stack overflow in coroutine \"worker\" (stack 64 KiB, fault at 0x");
 }

@@ -20,6 +20,7 @@
 #include <cmocka.h>
 
 #include "coro.h"
+#include "child.h"
 #include "sanitizer_build.h"
 
 
@@ -234,34 +235,6 @@ static void test_migration_between_threads_is_clean(void **state)
 }
 
 #if defined(BUILT_WITH_ASAN) || defined(BUILT_WITH_TSAN)
-/* Runs body in a child with stderr on a pipe and returns what it wrote;
- * *status gets its wait status. */
-static void run_child(void (*body)(void), char *output, size_t size, int *status)
-{
-    int pipe_ends[2];
-    assert_int_equal(pipe(pipe_ends), 0);
-    pid_t pid = fork();
-    assert_true(pid >= 0);
-    if (pid == 0) {
-        close(pipe_ends[0]);
-        dup2(pipe_ends[1], STDERR_FILENO);
-        close(pipe_ends[1]);
-        body();
-        _exit(0);
-    }
-    close(pipe_ends[1]);
-    size_t length = 0;
-    for (;;) {
-        ssize_t got = read(pipe_ends[0], output + length, size - 1 - length);
-        if (got <= 0)
-            break;
-        length += (size_t)got;
-    }
-    output[length] = '\0';
-    close(pipe_ends[0]);
-    assert_int_equal(waitpid(pid, status, 0), pid);
-}
-
 static void assert_reported(const char *output, const char *expected, int status)
 {
     if (strstr(output, expected) == NULL) {
@@ -300,9 +273,10 @@ static void stack_buffer_overflow_in_coroutine(void)
 static void test_asan_reports_stack_buffer_overflow(void **state)
 {
     (void)state;
-    char output[16384];
-    int status;
-    run_child(stack_buffer_overflow_in_coroutine, output, sizeof output, &status);
+    static struct child_result result;
+    run_child(stack_buffer_overflow_in_coroutine, CHILD_STDERR, &result);
+    const char *output = result.output;
+    int status = result.status;
     assert_reported(output, "ERROR: AddressSanitizer: stack-buffer-overflow", status);
     /* ASan found the frame on the coroutine stack: it knew that stack. */
     assert_reported(output, "in frame", status);
@@ -348,9 +322,10 @@ static void data_race_between_coroutines(void)
 static void test_tsan_reports_race_between_coroutines(void **state)
 {
     (void)state;
-    char output[16384];
-    int status;
-    run_child(data_race_between_coroutines, output, sizeof output, &status);
+    static struct child_result result;
+    run_child(data_race_between_coroutines, CHILD_STDERR, &result);
+    const char *output = result.output;
+    int status = result.status;
     assert_reported(output, "WARNING: ThreadSanitizer: data race", status);
     assert_reported(output, "racing_entry", status);
 }

@@ -28,6 +28,7 @@
 #include <cmocka.h>
 
 #include "coro.h"
+#include "child.h"
 
 /* Global (not static) so that dladdr() can name them; declared here since
  * no header does. */
@@ -198,49 +199,28 @@ static int gdb_target(void)
     return 0;
 }
 
-/* Runs gdb on this very binary in --gdb-target mode, breaking in the nested
- * coroutine; returns what gdb printed. */
-static void run_gdb(char *output, size_t size, int *status)
+/* In a child: replaces it with gdb run on this very binary in --gdb-target
+ * mode, breaking in the nested coroutine (exit status 127: no gdb). */
+static void exec_gdb_on_self(void)
 {
     char self[PATH_MAX];
     ssize_t length = readlink("/proc/self/exe", self, sizeof self - 1);
-    assert_true(length > 0);
+    if (length <= 0)
+        _exit(126);
     self[length] = '\0';
-
-    int pipe_ends[2];
-    assert_int_equal(pipe(pipe_ends), 0);
-    fflush(NULL);
-    pid_t pid = fork();
-    assert_true(pid >= 0);
-    if (pid == 0) {
-        close(pipe_ends[0]);
-        dup2(pipe_ends[1], STDOUT_FILENO);
-        dup2(pipe_ends[1], STDERR_FILENO);
-        close(pipe_ends[1]);
-        execlp("gdb", "gdb", "-batch", "-nx", "-ex", "set style enabled off", "-ex", "set width 0",
-               "-ex", "break gdb_stop_here", "-ex", "run", "-ex", "bt", "-ex", "kill",
-               "--args", self, "--gdb-target", (char *)NULL);
-        _exit(127);
-    }
-    close(pipe_ends[1]);
-    size_t used = 0;
-    for (;;) {
-        ssize_t got = read(pipe_ends[0], output + used, size - 1 - used);
-        if (got <= 0)
-            break;
-        used += (size_t)got;
-    }
-    output[used] = '\0';
-    close(pipe_ends[0]);
-    assert_int_equal(waitpid(pid, status, 0), pid);
+    execlp("gdb", "gdb", "-batch", "-nx", "-ex", "set style enabled off", "-ex", "set width 0",
+           "-ex", "break gdb_stop_here", "-ex", "run", "-ex", "bt", "-ex", "kill",
+           "--args", self, "--gdb-target", (char *)NULL);
+    _exit(127);
 }
 
 static void test_gdb_bt_stops_at_coroutine_root(void **state)
 {
     (void)state;
-    static char output[65536];
-    int status;
-    run_gdb(output, sizeof output, &status);
+    static struct child_result result;
+    run_child(exec_gdb_on_self, CHILD_STDERR_STDOUT, &result);
+    const char *output = result.output;
+    int status = result.status;
     if (WIFEXITED(status) && WEXITSTATUS(status) == 127) {
         print_message("gdb is not installed\n");
         skip();

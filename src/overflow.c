@@ -202,20 +202,21 @@ int coro_overflow_thread_prepare(void)
     }
 
     size_t guard = coro_stack_page_size();
-    char *mapping = mmap(NULL, guard + ALTSTACK_SIZE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    char *mapping = CORO_INJECTED_FAILURE() ? MAP_FAILED
+                    : mmap(NULL, guard + ALTSTACK_SIZE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
     if (mapping == MAP_FAILED)
         return CORO_ENOMEM;
     stack_t alternate;
     memset(&alternate, 0, sizeof alternate);
     alternate.ss_sp = mapping + guard;
     alternate.ss_size = ALTSTACK_SIZE;
-    if (mprotect(mapping, guard, PROT_NONE) != 0 || sigaltstack(&alternate, NULL) != 0) {
+    if (CORO_INJECTED_FAILURE() || mprotect(mapping, guard, PROT_NONE) != 0 || sigaltstack(&alternate, NULL) != 0) {
         munmap(mapping, guard + ALTSTACK_SIZE);
         return CORO_ENOMEM;
     }
     /* The key's destructor runs at the thread's exit. The process's first
      * thread never runs it; its stack goes with the process. */
-    if (pthread_setspecific(altstack_key, mapping) != 0) {
+    if (CORO_INJECTED_FAILURE() || pthread_setspecific(altstack_key, mapping) != 0) {
         free_altstack(mapping);
         return CORO_ENOMEM;
     }

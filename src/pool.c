@@ -186,7 +186,7 @@ static struct pool *pool_open(struct pool_anchor *anchor)
 {
     if (anchor->pool != NULL || anchor->closed)
         return anchor->pool;
-    struct pool *pool = calloc(1, sizeof *pool);
+    struct pool *pool = CORO_INJECTED_FAILURE() ? NULL : calloc(1, sizeof *pool);
     if (pool == NULL || coro_stack_watch_thread(pool) != CORO_OK) {
         free(pool);
         anchor->closed = 1;
@@ -275,7 +275,7 @@ int coro_stack_arena_new(coro_arena **out, size_t count, size_t usable, size_t g
     if (count > SIZE_MAX / slot_size)
         return CORO_ENOMEM;
 
-    coro_arena *arena = malloc(sizeof *arena);
+    coro_arena *arena = CORO_INJECTED_FAILURE() ? NULL : malloc(sizeof *arena);
     if (arena == NULL)
         return CORO_ENOMEM;
     arena->memory_size = count * slot_size;

@@ -53,9 +53,6 @@ unsigned long coro_stack_fault_calls(void)
 {
     return fault_calls;
 }
-#define INJECTED_FAILURE() coro_stack_fault_point()
-#else
-#define INJECTED_FAILURE() 0
 #endif
 
 int coro_stack_map(struct coro_stack *stack, size_t usable, size_t guard)
@@ -88,7 +85,7 @@ void *coro_stack_reserve(size_t size)
 {
     /* MAP_NORESERVE: a stack is mostly untouched address space and must not
      * count against overcommit as if it were all used. */
-    void *memory = INJECTED_FAILURE() ? MAP_FAILED
+    void *memory = CORO_INJECTED_FAILURE() ? MAP_FAILED
                    : mmap(NULL, size, PROT_READ | PROT_WRITE,
                           MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_STACK, -1, 0);
     return memory != MAP_FAILED ? memory : NULL;
@@ -101,7 +98,7 @@ void coro_stack_release(void *memory, size_t size)
 
 int coro_stack_protect(void *memory, size_t size)
 {
-    return !INJECTED_FAILURE() && mprotect(memory, size, PROT_NONE) == 0 ? CORO_OK : CORO_ENOMEM;
+    return !CORO_INJECTED_FAILURE() && mprotect(memory, size, PROT_NONE) == 0 ? CORO_OK : CORO_ENOMEM;
 }
 
 void coro_stack_discard(void *memory, size_t size)
@@ -135,7 +132,7 @@ __attribute__((destructor)) static void delete_thread_exit_key(void)
 int coro_stack_watch_thread(void *pool)
 {
     pthread_once(&thread_exit_once, create_thread_exit_key);
-    if (!thread_exit_key_ok || pthread_setspecific(thread_exit_key, pool) != 0)
+    if (CORO_INJECTED_FAILURE() || !thread_exit_key_ok || pthread_setspecific(thread_exit_key, pool) != 0)
         return CORO_ENOMEM;
     return CORO_OK;
 }

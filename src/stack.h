@@ -83,6 +83,9 @@ void coro_stack_thread_exit(void *pool);
 int coro_stack_fault_point(void);
 void coro_stack_fault_arm(unsigned long nth);
 unsigned long coro_stack_fault_calls(void);
+#define CORO_INJECTED_FAILURE() coro_stack_fault_point()
+#else
+#define CORO_INJECTED_FAILURE() 0
 #endif
 
 #endif /* CORO_STACK_H */

@@ -20,6 +20,8 @@
 #include <string.h>
 #include <cmocka.h>
 
+#include <pthread.h>
+
 #include "coro.h"
 #include "sanitizer_build.h"
 #include "stack.h"
@@ -202,6 +204,170 @@ static void test_create_after_a_failure_succeeds(void **state)
     }
 }
 
+/* ---- Bookkeeping: the pool, arenas, the overflow report's signal stack ---- */
+
+/* Runs body on a new thread, so that it meets the per-thread state (the
+ * pool, the alternate signal stack) fresh, and releases what the thread set
+ * up when it exits. */
+static void run_on_new_thread(void *(*body)(void *))
+{
+    pthread_t thread;
+    assert_int_equal(pthread_create(&thread, NULL, body, NULL), 0);
+    void *errors;
+    assert_int_equal(pthread_join(thread, &errors), 0);
+    assert_int_equal((uintptr_t)errors, 0);
+}
+
+static int pool_failures; /* creates refused with CORO_ENOMEM */
+
+static void *return_first(void *value) { return value; }
+
+/* Creates, runs and destroys coroutines three times over with the pool on:
+ * the first destroy opens the thread's pool (an allocation and a
+ * thread-exit registration), the next creates take stacks from it. A failed
+ * bookkeeping request must only cost the pool: the stack is unmapped
+ * instead of kept, and everything else works. */
+static void *cycle_with_pool(void *unused)
+{
+    (void)unused;
+    uintptr_t errors = 0;
+    coro_pool_set_limits(CORO_POOL_MAX_STACKS_DEFAULT, CORO_POOL_MAX_BYTES_DEFAULT);
+    for (uintptr_t round = 0; round < 3; round++) {
+        coro *co = NULL;
+        int created = coro_create(&co, return_first, NULL);
+        if (created == CORO_ENOMEM) {
+            pool_failures++;
+            continue;
+        }
+        void *result = NULL;
+        if (created != CORO_OK || coro_resume(co, (void *)(round + 1), &result) != CORO_OK ||
+            result != (void *)(round + 1) || coro_destroy(co) != CORO_OK)
+            errors++;
+    }
+    return (void *)errors;
+}
+
+static void test_pool_bookkeeping_failures_are_harmless(void **state)
+{
+    (void)state;
+    coro_stack_fault_arm(0);
+    run_on_new_thread(cycle_with_pool);
+    unsigned long requests = coro_stack_fault_calls();
+    assert_true(requests >= 3); /* a stack, the pool, the thread-exit registration */
+    unsigned long pages_before = mapped_pages();
+    for (unsigned long nth = 1; nth <= requests; nth++) {
+        pool_failures = 0;
+        coro_stack_fault_arm(nth);
+        run_on_new_thread(cycle_with_pool);
+        coro_stack_fault_arm(0);
+        assert_true(pool_failures <= 1);
+        /* The thread's exit emptied its pool: nothing is left mapped. */
+        assert_int_equal(mapped_pages(), pages_before);
+    }
+    print_message("pool: %lu requests, each made to fail in turn\n", requests);
+}
+
+/* An arena with guards: its creation asks for the bookkeeping and the
+ * mapping, each stack's first use for its guard. */
+static int arena_scenario(void)
+{
+    coro_arena *arena = NULL;
+    int result = coro_arena_create(&arena, 3, 16 * 1024, 0);
+    if (result != CORO_OK) {
+        assert_int_equal(result, CORO_ENOMEM);
+        assert_null(arena);
+        return 1;
+    }
+    int failures = 0;
+    coro *cos[3] = {NULL, NULL, NULL};
+    struct coro_options opts = {.arena = arena};
+    for (uintptr_t i = 0; i < 3; i++) {
+        result = coro_create(&cos[i], return_first, &opts);
+        if (result != CORO_OK) {
+            assert_int_equal(result, CORO_ENOMEM);
+            cos[i] = NULL;
+            failures++;
+            continue;
+        }
+        void *value = NULL;
+        assert_int_equal(coro_resume(cos[i], (void *)(i + 7), &value), CORO_OK);
+        assert_int_equal((uintptr_t)value, i + 7);
+    }
+    for (size_t i = 0; i < 3; i++)
+        if (cos[i] != NULL)
+            assert_int_equal(coro_destroy(cos[i]), CORO_OK);
+    assert_int_equal(coro_arena_destroy(arena), CORO_OK);
+    return failures;
+}
+
+static void test_arena_failures_are_enomem_and_harmless(void **state)
+{
+    (void)state;
+    coro_stack_fault_arm(0);
+    assert_int_equal(arena_scenario(), 0);
+    unsigned long requests = coro_stack_fault_calls();
+    assert_true(requests >= 2 + 3); /* bookkeeping, mapping, three guards */
+    unsigned long pages_before = mapped_pages();
+    for (unsigned long nth = 1; nth <= requests; nth++) {
+        coro_stack_fault_arm(nth);
+        assert_int_equal(arena_scenario(), 1);
+        coro_stack_fault_arm(0);
+        assert_int_equal(mapped_pages(), pages_before);
+    }
+    print_message("arena: %lu requests, each made to fail in turn\n", requests);
+}
+
+#if defined(__unix__) && !defined(BUILT_WITH_TSAN) && !defined(BUILT_WITH_ASAN)
+static int overflow_failures;
+
+/* With the overflow report installed, a thread's first create sets up its
+ * alternate signal stack (a mapping, its guard, a thread-exit
+ * registration): a failure there refuses the create. */
+static void *first_create_on_thread(void *unused)
+{
+    (void)unused;
+    coro_pool_set_limits(0, 0); /* pool limits are per thread: keep its requests out */
+    coro *co = NULL;
+    int result = coro_create(&co, return_first, NULL);
+    if (result == CORO_ENOMEM) {
+        overflow_failures++;
+        return (void *)(uintptr_t)(co != NULL);
+    }
+    void *value = NULL;
+    uintptr_t errors = result != CORO_OK || coro_resume(co, (void *)5, &value) != CORO_OK || value != (void *)5 ||
+                       coro_destroy(co) != CORO_OK;
+    return (void *)errors;
+}
+
+static void test_signal_stack_failures_are_enomem_and_harmless(void **state)
+{
+    (void)state;
+    assert_int_equal(coro_install_overflow_handler(), CORO_OK);
+    coro_stack_fault_arm(0);
+    run_on_new_thread(first_create_on_thread);
+    unsigned long requests = coro_stack_fault_calls();
+    assert_true(requests >= 4); /* signal stack, its guard, its registration, the coroutine's stack */
+    unsigned long pages_before = mapped_pages();
+    for (unsigned long nth = 1; nth <= requests; nth++) {
+        overflow_failures = 0;
+        coro_stack_fault_arm(nth);
+        run_on_new_thread(first_create_on_thread);
+        coro_stack_fault_arm(0);
+        assert_int_equal(overflow_failures, 1);
+        assert_int_equal(mapped_pages(), pages_before);
+    }
+    print_message("overflow report: %lu requests, each made to fail in turn\n", requests);
+}
+#else
+static void test_signal_stack_failures_are_enomem_and_harmless(void **state)
+{
+    (void)state;
+    /* Sanitizer runtimes give every thread an alternate signal stack of
+     * their own, which the report uses as it is: nothing to allocate. */
+    print_message("the sanitizer runtime provides the signal stacks here\n");
+}
+#endif
+
 int main(void)
 {
     /* The walk needs every create to ask the system for its stack: with the
@@ -211,6 +377,9 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_every_failing_request_is_enomem_and_harmless),
         cmocka_unit_test(test_create_after_a_failure_succeeds),
+        cmocka_unit_test(test_arena_failures_are_enomem_and_harmless),
+        cmocka_unit_test(test_pool_bookkeeping_failures_are_harmless),
+        cmocka_unit_test(test_signal_stack_failures_are_enomem_and_harmless),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

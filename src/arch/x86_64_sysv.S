@@ -33,7 +33,7 @@
  *                                        MXCSR and CW of make's caller
  *           (the slot stays, unused, when built without FP control)
  *
- * Speed. Two measured facts shape the switch:
+ * Speed. What was measured shapes the switch:
  *  - Returning with `ret` onto the other stack mispredicts the return-stack
  *    buffer on every switch (about 6 ns); popping the return address and
  *    jumping to it predicts well. Nothing here uses a shadow stack, so the

@@ -412,6 +412,15 @@ int coro_destroy(coro *co)
     return CORO_OK;
 }
 
+/* A thread's first resume or transfer: sets up its own context, then does
+ * the call again. Kept out of line, and reached by a tail call, so that the
+ * usual path needs no stack frame of its own. */
+static NOINLINE int first_use_then(int (*call)(coro *, void *, void **), coro *co, void *value, void **result)
+{
+    thread_init(this_thread());
+    return call(co, value, result);
+}
+
 int coro_resume(coro *co, void *value, void **result)
 {
     if (co == NULL)
@@ -422,7 +431,9 @@ int coro_resume(coro *co, void *value, void **result)
         return CORO_ETHREAD;
 
     struct thread_state *t = this_thread();
-    struct coro *self = running_on(t);
+    struct coro *self = t->running;
+    if (UNLIKELY(self == NULL))
+        return first_use_then(coro_resume, co, value, result);
     self->status = CORO_NORMAL;
     co->resumer = self;
     return switch_to(t, self, co, value, result);
@@ -432,10 +443,12 @@ int coro_yield(void *value, void **resumed_with)
 {
     struct thread_state *t = this_thread();
     struct coro *self = t->running;
-    if (UNLIKELY(self == NULL || self == &t->self))
+    if (UNLIKELY(self == NULL || self->kind == KIND_THREAD))
         return CORO_EOUTSIDE;
 
-    struct coro *to = self->resumer != NULL ? self->resumer : &t->self;
+    struct coro *to = self->resumer;
+    if (UNLIKELY(to == NULL))
+        to = &t->self;
     self->resumer = NULL;
     self->status = CORO_SUSPENDED;
     return switch_to(t, self, to, value, resumed_with);
@@ -453,7 +466,9 @@ int coro_transfer(coro *target, void *value, void **result)
      * anywhere else would run that thread's stack on two threads. */
     if (UNLIKELY(target->kind == KIND_THREAD && target != &t->self))
         return CORO_ETHREAD;
-    struct coro *self = running_on(t);
+    struct coro *self = t->running;
+    if (UNLIKELY(self == NULL))
+        return first_use_then(coro_transfer, target, value, result);
     target->resumer = self->resumer;
     self->resumer = NULL;
     self->status = CORO_SUSPENDED;

@@ -48,7 +48,7 @@
  *   +184    DeallocationStack            stack_bottom
  *   +176    StackLimit                   stack_bottom
  *   +168    StackBase                    top - 8 (see the trampoline)
- *   +160    MXCSR (4), x87 CW (2), 2 bytes not compared
+ *   +160    MXCSR (4), x87 CW (2), 2 bytes unused
  *                                        MXCSR and CW of make's caller
  *   +0      xmm6 ... xmm15, 16 bytes each 0
  *
@@ -129,14 +129,14 @@ coro_arch_switch:
     movq    %rax, FRAME_GUARANTEED_STACK_BYTES(%rsp)
 
     movq    %rsp, (%rcx)
-    movq    FRAME_FP_CONTROL(%rsp), %r9
+    movzwl  FRAME_FP_CONTROL+4(%rsp), %r9d
     movq    %rdx, %rsp
 
-    /* As in x86_64_sysv.S: reload MXCSR and CW only when a control bit differs. */
-    xorq    FRAME_FP_CONTROL(%rsp), %r9
-    shlq    $16, %r9
-    shrq    $22, %r9
-    jnz     .Lreload_fp_control
+    /* As in x86_64_sysv.S ("Speed"): MXCSR is reloaded always, the x87
+     * control word only when it differs. */
+    ldmxcsr FRAME_FP_CONTROL(%rsp)
+    cmpw    FRAME_FP_CONTROL+4(%rsp), %r9w
+    jne     .Lreload_x87_control_word
 .Lrestore:
     movq    FRAME_STACK_BASE(%rsp), %rax
     movq    %rax, %gs:CORO_TEB_STACK_BASE
@@ -169,8 +169,7 @@ coro_arch_switch:
     movq    %r8, %rax
     jmp     *%rcx
 
-.Lreload_fp_control:
-    ldmxcsr FRAME_FP_CONTROL(%rsp)
+.Lreload_x87_control_word:
     fldcw   FRAME_FP_CONTROL+4(%rsp)
     jmp     .Lrestore
     .seh_endproc

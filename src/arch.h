@@ -48,6 +48,12 @@
 #error "libcoro: no context switch for this architecture"
 #endif
 
+/* Where the control block that coro_arch_make receives as arg keeps the
+ * context that control returns to (NULL: none known), so that unwinders can
+ * continue from a coroutine's root into it (x86_64_sysv.S). A context's
+ * saved stack pointer is the block's first word. coro.c checks both. */
+#define CORO_ARCH_RESUMER_OFFSET (2 * __SIZEOF_POINTER__)
+
 /* 1: the switch saves and restores the FP control state the ABI makes
  * callee-saved (the default); 0: it leaves it alone (-Dfp_control=false,
  * x86-64 System V only). */

@@ -12,6 +12,7 @@
  */
 #include "coro.h"
 
+#include <stddef.h>
 #include <stdint.h>
 #include <string.h>
 
@@ -80,6 +81,9 @@ struct coro {
 #endif
     char name[CORO_NAME_MAX];
 };
+
+_Static_assert(offsetof(struct coro, sp) == 0, "arch.h: a context's saved stack pointer comes first");
+_Static_assert(offsetof(struct coro, resumer) == CORO_ARCH_RESUMER_OFFSET, "arch.h: CORO_ARCH_RESUMER_OFFSET");
 
 struct thread_state {
     struct coro *running;   /* NULL until the thread first uses libcoro */

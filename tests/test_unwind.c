@@ -1,9 +1,13 @@
 /*
  * Unwinding inside a nested coroutine (a coroutine resumed by a coroutine;
  * test_backtrace covers one resumed by the thread): backtrace(),
- * _Unwind_Backtrace and gdb list its frames down to its entry function and
- * stop at its root, with no garbage frame after it and no frame of the
- * coroutine that resumed it.
+ * _Unwind_Backtrace and gdb list its frames down to its entry function,
+ * with no garbage frame. On x86-64 System V the walk then goes on through
+ * the root into the coroutine that resumed it, and through that one's root
+ * into the thread's frames (the trampoline's unwind rules lead to the
+ * resumer's suspended frame); elsewhere it stops at the root. A chain begun
+ * by a transfer from the thread has no resumer: there every walk stops at
+ * the root.
  *
  * Frames are named with dladdr(), so the functions checked are global and
  * the executable exports its symbols (meson: export_dynamic).
@@ -36,8 +40,16 @@ void *outer_entry(void *value);
 void *nested_inner_entry(void *value);
 void take_backtraces(void);
 void gdb_stop_here(void);
+void *transferred_entry(void *value);
+void run_nested(void);
 
 #define MAX_FRAMES 64
+
+#if defined(__x86_64__) && !defined(_WIN64)
+#define WALKS_INTO_RESUMER 1
+#else
+#define WALKS_INTO_RESUMER 0
+#endif
 
 struct walk {
     void *pcs[MAX_FRAMES];
@@ -99,7 +111,7 @@ __attribute__((noinline)) void *outer_entry(void *value)
     return result;
 }
 
-static void run_nested(void)
+__attribute__((noinline)) void run_nested(void)
 {
     coro *outer;
     assert_int_equal(coro_create(&outer, outer_entry, NULL), CORO_OK);
@@ -138,44 +150,64 @@ static void print_walk(const char *what, const struct walk *walk)
     }
 }
 
-/* The walk found the entry, then at most the library's two root frames
- * (coro_start and the trampoline), nothing of the resumer, and every frame
- * lies in some loaded object. */
-static void check_walk(const char *what, const struct walk *walk)
+/* The frame at which the walk reaches function, from frame `from` on; -1
+ * for none. Sets *garbage when a frame's pc lies in no loaded object. */
+static int frame_of(const struct walk *walk, int count, int from, uintptr_t function, int *garbage)
 {
-    int entry_frame = -1;
-    int bad = 0;
-    /* libgcc's _Unwind_Backtrace reports one last frame with pc 0 when the
-     * return address is undefined (glibc's backtrace() drops it); it marks
-     * the end, at a coroutine's root as at the thread's. */
+    for (int i = from; i < count; i++) {
+        const char *object;
+        uintptr_t found = function_of(walk, i, &object);
+        if (object == NULL)
+            *garbage = 1;
+        if (found == function)
+            return i;
+    }
+    return -1;
+}
+
+/* libgcc's _Unwind_Backtrace reports one last frame with pc 0 where the
+ * return address is undefined or 0 (glibc's backtrace() drops it): it marks
+ * the end, at a coroutine's root as at the thread's. */
+static int frames_without_end_mark(const struct walk *walk)
+{
     int count = walk->count;
     if (count > 1 && walk->pcs[count - 1] == NULL)
         count--;
-    for (int i = 0; i < count; i++) {
-        const char *object;
-        uintptr_t function = function_of(walk, i, &object);
-        if (object == NULL)
-            bad = 1; /* a pc in no loaded object: garbage */
-        if (function == (uintptr_t)nested_inner_entry && entry_frame < 0)
-            entry_frame = i;
-        if (function == (uintptr_t)outer_entry || function == (uintptr_t)run_nested)
-            bad = 1; /* walked past the root into the resumer */
-    }
-    int after_entry = entry_frame < 0 ? -1 : count - 1 - entry_frame;
-    if (bad || entry_frame < 0 || after_entry < 1 || after_entry > 2 || walk->count >= MAX_FRAMES) {
+    return count;
+}
+
+/* A walk from inside the nested coroutine: the entry, then either (walking
+ * into the resumer) the outer coroutine's entry and the thread's function
+ * that resumed it, or at most the library's two root frames (coro_start
+ * and the trampoline) and nothing of the resumer. Every frame lies in some
+ * loaded object, and the walk ends before the buffer is full. */
+static void check_walk(const char *what, const struct walk *walk)
+{
+    int count = frames_without_end_mark(walk);
+    int garbage = 0;
+    int entry = frame_of(walk, count, 0, (uintptr_t)nested_inner_entry, &garbage);
+    int resumer = frame_of(walk, count, entry + 1, (uintptr_t)outer_entry, &garbage);
+    int thread = frame_of(walk, count, resumer + 1, (uintptr_t)run_nested, &garbage);
+    frame_of(walk, count, 0, 0, &garbage); /* every frame, for garbage */
+    int bad = garbage || entry < 0 || walk->count >= MAX_FRAMES;
+    if (WALKS_INTO_RESUMER)
+        bad |= resumer < 0 || thread < 0;
+    else
+        bad |= resumer >= 0 || count - 1 - entry < 1 || count - 1 - entry > 2;
+    if (bad) {
         print_walk(what, walk);
-        fail_msg("%s: entry at frame %d, %d frames after it", what, entry_frame, after_entry);
+        fail_msg("%s: entry at frame %d, resumer at %d, thread at %d", what, entry, resumer, thread);
     }
 }
 
-static void test_backtrace_stops_at_coroutine_root(void **state)
+static void test_backtrace_in_nested_coroutine(void **state)
 {
     (void)state;
     run_nested();
     check_walk("backtrace()", &from_backtrace);
 }
 
-static void test_unwind_backtrace_stops_at_coroutine_root(void **state)
+static void test_unwind_backtrace_in_nested_coroutine(void **state)
 {
     (void)state;
     run_nested();
@@ -185,6 +217,36 @@ static void test_unwind_backtrace_stops_at_coroutine_root(void **state)
      * its own code at an outermost frame, the same at both roots. */
     unwind_into(&on_thread_stack);
     assert_int_equal(from_unwinder.end, on_thread_stack.end);
+}
+
+/* A chain begun by a transfer from the thread has no resumer to walk into:
+ * every walk ends at the coroutine's root, on every target. */
+__attribute__((noinline)) void *transferred_entry(void *value)
+{
+    take_backtraces();
+    __asm__ volatile("" ::: "memory");
+    return value;
+}
+
+static void test_transferred_chain_stops_at_root(void **state)
+{
+    (void)state;
+    coro *co;
+    assert_int_equal(coro_create(&co, transferred_entry, NULL), CORO_OK);
+    assert_int_equal(coro_transfer(co, NULL, NULL), CORO_OK);
+    assert_int_equal(coro_destroy(co), CORO_OK);
+    const struct walk *walks[] = {&from_backtrace, &from_unwinder};
+    for (size_t w = 0; w < 2; w++) {
+        int count = frames_without_end_mark(walks[w]);
+        int garbage = 0;
+        int entry = frame_of(walks[w], count, 0, (uintptr_t)transferred_entry, &garbage);
+        frame_of(walks[w], count, 0, 0, &garbage);
+        int after_entry = count - 1 - entry;
+        if (garbage || entry < 0 || after_entry < 1 || after_entry > 2) {
+            print_walk(w == 0 ? "backtrace()" : "_Unwind_Backtrace", walks[w]);
+            fail_msg("entry at frame %d, %d frames after it", entry, after_entry);
+        }
+    }
 }
 
 /* ---- gdb ---- */
@@ -214,7 +276,7 @@ static void exec_gdb_on_self(void)
     _exit(127);
 }
 
-static void test_gdb_bt_stops_at_coroutine_root(void **state)
+static void test_gdb_bt_in_nested_coroutine(void **state)
 {
     (void)state;
     static struct child_result result;
@@ -238,16 +300,22 @@ static void test_gdb_bt_stops_at_coroutine_root(void **state)
         fail_msg("no backtrace in gdb's output:\n%s", output);
     int bad = strstr(frames, "gdb_stop_here") == NULL || strstr(frames, "nested_inner_entry") == NULL ||
               strstr(frames, "coro_start") == NULL;
-    /* Nothing of the resumer, and none of gdb's complaints about a frame it
-     * could not unwind. */
-    bad |= strstr(frames, "outer_entry") != NULL || strstr(frames, "Backtrace stopped") != NULL ||
-           strstr(frames, "corrupt stack") != NULL || strstr(frames, "?? (") != NULL;
-    /* At most the trampoline after coro_start. */
-    const char *root = strstr(frames, "coro_start");
-    int after_root = 0;
-    for (const char *line = root; line != NULL && (line = strstr(line, "\n#")) != NULL; line++)
-        after_root++;
-    bad |= after_root > 1;
+    /* None of gdb's complaints about a frame it could not unwind. */
+    bad |= strstr(frames, "Backtrace stopped") != NULL || strstr(frames, "corrupt stack") != NULL ||
+           strstr(frames, "?? (") != NULL;
+    if (WALKS_INTO_RESUMER) {
+        /* On through the outer coroutine into the thread's frames. */
+        const char *resumer = strstr(frames, "outer_entry");
+        bad |= resumer == NULL || strstr(resumer, "gdb_target") == NULL || strstr(resumer, "main") == NULL;
+    } else {
+        /* Nothing of the resumer; at most the trampoline after coro_start. */
+        bad |= strstr(frames, "outer_entry") != NULL;
+        const char *root = strstr(frames, "coro_start");
+        int after_root = 0;
+        for (const char *line = root; line != NULL && (line = strstr(line, "\n#")) != NULL; line++)
+            after_root++;
+        bad |= after_root > 1;
+    }
     if (bad)
         fail_msg("unexpected backtrace from gdb:\n%s", output);
 }
@@ -258,9 +326,10 @@ int main(int argc, char **argv)
         return gdb_target();
 
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_backtrace_stops_at_coroutine_root),
-        cmocka_unit_test(test_unwind_backtrace_stops_at_coroutine_root),
-        cmocka_unit_test(test_gdb_bt_stops_at_coroutine_root),
+        cmocka_unit_test(test_backtrace_in_nested_coroutine),
+        cmocka_unit_test(test_unwind_backtrace_in_nested_coroutine),
+        cmocka_unit_test(test_transferred_chain_stops_at_root),
+        cmocka_unit_test(test_gdb_bt_in_nested_coroutine),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -175,15 +175,61 @@ coro_arch_make:
 
 /*
  * The first switch into a coroutine jumps here with the value in rax, start
- * in r12 and arg in rbx. The return address is undefined so that gdb,
- * backtrace() and _Unwind_Backtrace end the coroutine's stack here.
+ * in r12 and arg (the coroutine's control block) in rbx.
+ *
+ * Unwinding past the root. Debuggers and unwinders that walk a coroutine's
+ * stack continue from here into the context that resumed it: that context
+ * is suspended in coro_arch_switch, so its saved stack pointer leads to a
+ * frame of the shape drawn above, holding its return address and its
+ * callee-saved registers. The control block keeps the resumer at
+ * CORO_ARCH_RESUMER_OFFSET and a context's saved stack pointer at offset 0
+ * (src/arch.h). The trampoline pushes the control block's address, so the
+ * unwind rules below can find it at the stack pointer whatever start does
+ * with rbx. No resumer (a chain begun by a transfer from the thread), or no
+ * control block: the return address reads as 0, which ends every walk.
+ *
+ * The rules are DWARF expressions, written out as bytes (.cfi_escape):
+ *   0x16 r n: DW_CFA_val_expression, register r's value is the n-byte
+ *             expression's result; 0x0f n: DW_CFA_def_cfa_expression.
+ *   0x77 0x00 DW_OP_breg7 0 (rsp)   0x06 DW_OP_deref   0x12 DW_OP_dup
+ *   0x13 DW_OP_drop   0x23 k DW_OP_plus_uconst k   0x28 k 0 DW_OP_bra k
+ *   0x2f k 0 DW_OP_skip k            (k: one-byte values, all below 128)
+ * A register's value: block = *rsp; if block: resumer = *(block + RESUMER);
+ * if resumer: value = *(*resumer + slot), else 0. The CFA: the same walk to
+ * *resumer + 64, or rsp + 16 when there is nothing to walk to.
  */
+#define RESUMED_VALUE(dwarf_register, slot) \
+    .cfi_escape 0x16, dwarf_register, 24, \
+        0x77, 0x00, 0x06, \
+        0x12, 0x28, 0x03, 0x00, 0x2f, 14, 0x00, \
+        0x23, CORO_ARCH_RESUMER_OFFSET, 0x06, \
+        0x12, 0x28, 0x03, 0x00, 0x2f, 4, 0x00, \
+        0x06, 0x23, slot, 0x06
+
     .type   coro_arch_trampoline, @function
     .p2align 4
 coro_arch_trampoline:
     .cfi_startproc
     .cfi_undefined %rip
     LANDING_PAD
+    /* Twice: the call below needs rsp 16-aligned, as the pops left it. */
+    pushq   %rbx
+    pushq   %rbx
+    .cfi_escape 0x0f, 29, \
+        0x77, 0x00, 0x06, \
+        0x12, 0x28, 0x03, 0x00, 0x2f, 16, 0x00, \
+        0x23, CORO_ARCH_RESUMER_OFFSET, 0x06, \
+        0x12, 0x28, 0x03, 0x00, 0x2f, 6, 0x00, \
+        0x06, 0x23, 64, \
+        0x2f, 3, 0x00, \
+        0x13, 0x77, 16
+    RESUMED_VALUE(16, 56)   /* return address (rip) */
+    RESUMED_VALUE(6, 48)    /* rbp */
+    RESUMED_VALUE(3, 40)    /* rbx */
+    RESUMED_VALUE(12, 32)   /* r12 */
+    RESUMED_VALUE(13, 24)   /* r13 */
+    RESUMED_VALUE(14, 16)   /* r14 */
+    RESUMED_VALUE(15, 8)    /* r15 */
     movq    %rax, %rdi
     movq    %rbx, %rsi
     call    *%r12

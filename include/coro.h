@@ -101,7 +101,9 @@ struct coro_options {
     size_t stack_size;
     /* Bytes of inaccessible memory below the stack, rounded up to whole
      * pages, so that an overflow faults instead of overwriting memory.
-     * 0: one page. CORO_NO_GUARD: none. */
+     * 0: one page. CORO_NO_GUARD: none. Windows adds 32 KiB of committed
+     * stack on top of a guard, where an overflow's exception is delivered
+     * (see coro_install_overflow_handler()). */
     size_t guard_size;
     /* Caller-supplied stack memory of stack_size bytes (which must then be
      * set). The library uses it as it is: no guard, nothing freed at
@@ -179,24 +181,34 @@ CORO_API const char *coro_name(const coro *co);
 CORO_API void *coro_user_data(const coro *co);
 CORO_API void coro_set_user_data(coro *co, void *user_data);
 
-/* Opt-in report of stack overflows. Installs a process-wide handler for
- * SIGSEGV and SIGBUS that recognises a fault in the guard region of the
- * coroutine the faulting thread runs, writes one line to stderr, e.g.
+/* Opt-in report of stack overflows. Installs a process-wide handler that
+ * recognises a fault in the guard region of the coroutine the faulting
+ * thread runs, writes one line to stderr, e.g.
  *   libcoro: stack overflow in coroutine "parser" (stack 64 KiB, fault at 0x7f...)
- * and lets the process die by that same signal (core dumps still work).
- * Every other fault goes to the handler installed before, untouched.
- * The handler runs on an alternate signal stack: this call gives one to the
- * calling thread, and every thread gets one at its next coro_create(); a
- * stack a thread already has is kept. A thread that runs coroutines without
- * creating any calls this itself (again is harmless), or its overflows die
- * by SIGSEGV unreported. Threads free their stacks when they exit.
+ * and lets the process die as it would have without the handler.
  * Recognised: overflows into the guard (a frame larger than the guard can
  * jump past it), of the running coroutine, with a library-mapped stack.
- * A handler installed after this one replaces it. POSIX systems only.
- * Errors: CORO_ENOMEM (no memory for the alternate stack). */
-#if !defined(_WIN32)
+ *
+ * POSIX: a handler for SIGSEGV and SIGBUS; the process dies by that same
+ * signal (core dumps still work), and every other fault goes to the handler
+ * installed before, untouched. The handler runs on an alternate signal
+ * stack: this call gives one to the calling thread, and every thread gets
+ * one at its next coro_create(); a stack a thread already has is kept. A
+ * thread that runs coroutines without creating any calls this itself (again
+ * is harmless), or its overflows die by SIGSEGV unreported. Threads free
+ * their stacks when they exit. A handler installed after this one replaces
+ * it.
+ *
+ * Windows: a vectored exception handler, first in the list. An overflow
+ * raises STATUS_STACK_OVERFLOW on the coroutine's stack (every guard there
+ * ends in 32 KiB of committed stack for the exception's dispatch); after the
+ * line the exception goes on, unchanged, to the handlers added before and
+ * to the frame handlers, and unhandled it ends the process with exit code
+ * 0xC00000FD, as a thread's overflow does. Other exceptions pass untouched.
+ * Nothing is needed per thread.
+ *
+ * Errors: CORO_ENOMEM (no memory for the alternate stack or the handler). */
 CORO_API int coro_install_overflow_handler(void);
-#endif
 
 /* A fixed English sentence describing a coro_result value. */
 CORO_API const char *coro_strerror(int result);

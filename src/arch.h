@@ -88,6 +88,13 @@ void *coro_arch_switch(void **save_sp, void *load_sp, void *value);
 int coro_arch_switch_result(void **save_sp, void *load_sp, intptr_t result) __asm__("coro_arch_switch");
 void *coro_arch_make(void *stack_top, void *stack_bottom, coro_arch_start_fn start, void *arg);
 
+#if defined(_WIN64)
+/* Win64 only: gives the fresh frame at sp (from make) a stack guarantee:
+ * DeallocationStack becomes deallocation_stack, GuaranteedStackBytes
+ * guaranteed. For stacks with a dispatch reserve (stack.h). */
+void coro_arch_set_guarantee(void *sp, void *deallocation_stack, uint32_t guaranteed);
+#endif
+
 #endif /* __ASSEMBLER__ */
 
 #endif /* CORO_ARCH_H */

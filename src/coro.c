@@ -309,7 +309,15 @@ static NORETURN void coro_start(void *ignored, void *arg)
 /* The guard bytes that a guard_size option asks for. */
 static size_t guard_bytes(size_t guard_size)
 {
-    return guard_size == CORO_NO_GUARD ? 0 : guard_size == 0 ? coro_stack_page_size() : guard_size;
+    if (guard_size == CORO_NO_GUARD)
+        return 0;
+    size_t guard = guard_size == 0 ? coro_stack_page_size() : guard_size;
+#if defined(_WIN32)
+    /* The room an overflow is reported in (stack.h). A sum that does not
+     * fit becomes a size coro_stack_round() refuses. */
+    guard = SIZE_MAX - guard >= CORO_STACK_DISPATCH_RESERVE ? guard + CORO_STACK_DISPATCH_RESERVE : SIZE_MAX;
+#endif
+    return guard;
 }
 
 int coro_arena_create(coro_arena **out, size_t count, size_t stack_size, size_t guard_size)
@@ -393,6 +401,17 @@ int coro_create(coro **out, coro_entry entry, const struct coro_options *opts)
     }
     sanitizer_stack_created(co);
     co->sp = coro_arch_make(co, stack.bottom, coro_start, co);
+#if defined(_WIN64)
+    /* A stack with a dispatch reserve (stack.h) tells the thread block so,
+     * as a thread's stack with a guarantee would: the memory manager then
+     * raises STATUS_STACK_OVERFLOW at its guard page, and the dispatcher
+     * may use the reserve. The base sits one page lower because the lowest
+     * page above it is never used for dispatch. */
+    size_t guard_region = (size_t)((char *)stack.bottom - (char *)stack.mapping);
+    if (stack.mapping != NULL && guard_region > CORO_STACK_DISPATCH_RESERVE)
+        coro_arch_set_guarantee(co->sp, (char *)stack.bottom - CORO_STACK_DISPATCH_RESERVE - coro_stack_page_size(),
+                                (uint32_t)CORO_STACK_DISPATCH_RESERVE);
+#endif
     *out = co;
     return CORO_OK;
 }

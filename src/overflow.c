@@ -26,7 +26,6 @@
 #include <errno.h>
 #include <pthread.h>
 #include <signal.h>
-#include <stdint.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <unistd.h>
@@ -61,67 +60,13 @@ static THREAD_LOCAL int altstack_ready;
  * is passed on, and those (crash reporters, sanitizer runtimes) want more. */
 #define ALTSTACK_SIZE ((size_t)64 * 1024)
 
-/* ---- Formatting without stdio ---- */
-
-struct line {
-    char text[128 + CORO_NAME_MAX];
-    size_t length;
-};
-
-static void put_text(struct line *line, const char *text)
-{
-    while (*text != '\0' && line->length < sizeof line->text - 1)
-        line->text[line->length++] = *text++;
-}
-
-static void put_unsigned(struct line *line, uintmax_t value, unsigned base)
-{
-    char digits[3 * sizeof value];
-    size_t count = 0;
-    do {
-        digits[count++] = "0123456789abcdef"[value % base];
-        value /= base;
-    } while (value != 0);
-    while (count > 0 && line->length < sizeof line->text - 1)
-        line->text[line->length++] = digits[--count];
-}
-
-/* The name is the user's bytes: anything that would break the one line
- * (control characters, the closing quote) becomes '?'. */
-static void put_name(struct line *line, const char *name)
-{
-    for (; *name != '\0' && line->length < sizeof line->text - 1; name++) {
-        unsigned char c = (unsigned char)*name;
-        line->text[line->length++] = c < 0x20 || c == 0x7f || c == '"' ? '?' : (char)c;
-    }
-}
-
 static void report_overflow(const char *name, size_t stack_size, const void *fault_address)
 {
-    struct line line = {.length = 0};
-    put_text(&line, "libcoro: stack overflow in ");
-    if (name[0] != '\0') {
-        put_text(&line, "coroutine \"");
-        put_name(&line, name);
-        put_text(&line, "\"");
-    } else {
-        put_text(&line, "unnamed coroutine");
-    }
-    put_text(&line, " (stack ");
-    if (stack_size % 1024 == 0) {
-        put_unsigned(&line, stack_size / 1024, 10);
-        put_text(&line, " KiB");
-    } else {
-        put_unsigned(&line, stack_size, 10);
-        put_text(&line, " bytes");
-    }
-    put_text(&line, ", fault at 0x");
-    put_unsigned(&line, (uintptr_t)fault_address, 16);
-    put_text(&line, ")\n");
-
+    char line[CORO_OVERFLOW_LINE_MAX];
+    size_t length = coro_overflow_format(line, name, stack_size, fault_address);
     /* One write, so that lines from threads overflowing together do not
      * interleave; a short write on a full pipe is not retried. */
-    ssize_t written = write(STDERR_FILENO, line.text, line.length);
+    ssize_t written = write(STDERR_FILENO, line, length);
     (void)written;
 }
 

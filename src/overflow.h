@@ -1,7 +1,7 @@
 /*
  * The opt-in stack overflow report (coro_install_overflow_handler()): what
- * the core and the system's fault handler (src/overflow.c on POSIX) need
- * from each other.
+ * the core and the system's fault handler (src/overflow.c on POSIX,
+ * src/overflow_win32.c on Windows) need from each other.
  */
 #ifndef CORO_OVERFLOW_H
 #define CORO_OVERFLOW_H
@@ -13,6 +13,14 @@
  * asked for and returns 1; otherwise returns 0. Async-signal-safe: it reads
  * only the calling thread's own state. */
 int coro_overflow_lookup(const void *address, const char **name, size_t *stack_size);
+
+/* Room for the longest report line (a name of CORO_NAME_MAX - 1 bytes). */
+#define CORO_OVERFLOW_LINE_MAX 192
+
+/* In overflow_line.c. Writes the report line, newline included and not
+ * NUL-terminated, into text and returns its length. Async-signal-safe. */
+size_t coro_overflow_format(char text[CORO_OVERFLOW_LINE_MAX], const char *name, size_t stack_size,
+                            const void *fault_address);
 
 #if defined(_WIN32)
 

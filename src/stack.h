@@ -22,6 +22,20 @@ struct coro_stack {
 /* The system's page size, read once. */
 size_t coro_stack_page_size(void);
 
+/* Windows delivers a fault as an exception on the faulting stack itself, so
+ * an overflow can be reported only while some stack is left to deliver it
+ * on. The core therefore adds this many bytes to every guard there, and a
+ * guard region larger than this ends, at its top, in that much committed
+ * stack whose highest page is a PAGE_GUARD page: the first touch raises
+ * STATUS_STACK_OVERFLOW, and the exception dispatcher and the vectored
+ * handlers run in the rest (see stack_win32.c). The usable size stays what
+ * was asked. POSIX delivers faults on an alternate signal stack. */
+#if defined(_WIN32)
+#define CORO_STACK_DISPATCH_RESERVE ((size_t)32 * 1024)
+#else
+#define CORO_STACK_DISPATCH_RESERVE ((size_t)0)
+#endif
+
 /* The sizes a stack of `usable` bytes over a `guard`-byte guard really
  * takes, each rounded up to whole pages. Returns 0 when a size does not fit
  * in a size_t (the caller answers CORO_ENOMEM), 1 otherwise. */
@@ -52,8 +66,8 @@ void *coro_stack_reserve(size_t size);
 /* Returns all the memory of one coro_stack_reserve() to the system. */
 void coro_stack_release(void *memory, size_t size);
 
-/* Makes size bytes at memory (page-aligned) inaccessible, as a guard.
- * Returns CORO_OK or CORO_ENOMEM (on Linux, typically the mapping count
+/* Makes size bytes at memory (page-aligned) a guard: inaccessible, except
+ * on Windows for the dispatch reserve at its top (see above). Returns CORO_OK or CORO_ENOMEM (on Linux, typically the mapping count
  * limit: the guard splits a mapping in two). */
 int coro_stack_protect(void *memory, size_t size);
 

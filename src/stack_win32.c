@@ -1,7 +1,13 @@
 /*
  * Guarded stacks for Windows: one VirtualAlloc reservation, the usable part
- * committed, the guard left reserved-only below it, so that touching it
- * faults (an access violation) like a PAGE_NOACCESS page.
+ * committed, the guard below it reserved-only, so that touching it faults
+ * (an access violation) like a PAGE_NOACCESS page; except the dispatch
+ * reserve at the guard's top (stack.h), which is committed and topped by a
+ * PAGE_GUARD page:
+ *
+ *   mapping                                         bottom              top
+ *   | reserved-only guard | reserve ... | PAGE_GUARD | usable, committed |
+ *                         ^ DeallocationStack + one page (coro.c)
  *
  * The usable part is committed at once, unlike a thread's stack, which
  * Windows grows through PAGE_GUARD pages: growth works only while StackLimit
@@ -10,6 +16,15 @@
  * but pages become resident only when touched. With everything committed,
  * StackLimit can be the usable bottom: __chkstk then probes only below it,
  * where the guard is.
+ *
+ * The PAGE_GUARD page is what makes an overflow reportable: the memory
+ * manager sees a guard page inside the running stack (the thread block
+ * says so) within the stack's guarantee, and raises STATUS_STACK_OVERFLOW
+ * while the reserve below is still free for the exception's dispatch; an
+ * access violation in reserved-only memory would leave the dispatcher no
+ * stack, and the process would vanish unreported. Wine behaves the same
+ * (its virtual_handle_fault and grow_thread_stack), and refuses to place an
+ * exception frame in the lowest page above DeallocationStack.
  *
  * The pool's thread-exit hook is a fiber-local storage callback.
  */
@@ -31,6 +46,21 @@ size_t coro_stack_page_size(void)
     return page_size;
 }
 
+/* A guard larger than the dispatch reserve ends in one. */
+static size_t dispatch_reserve_in(size_t guard_bytes)
+{
+    return guard_bytes > CORO_STACK_DISPATCH_RESERVE ? CORO_STACK_DISPATCH_RESERVE : 0;
+}
+
+/* Makes the committed reserve below guard_top ready: its highest page a
+ * guard page again. */
+static int arm_dispatch_reserve(char *guard_top)
+{
+    size_t page = coro_stack_page_size();
+    DWORD previous;
+    return VirtualProtect(guard_top - page, page, PAGE_READWRITE | PAGE_GUARD, &previous) ? CORO_OK : CORO_ENOMEM;
+}
+
 int coro_stack_map(struct coro_stack *stack, size_t usable, size_t guard)
 {
     size_t usable_bytes, guard_bytes;
@@ -41,7 +71,9 @@ int coro_stack_map(struct coro_stack *stack, size_t usable, size_t guard)
     char *mapping = VirtualAlloc(NULL, total, MEM_RESERVE, PAGE_NOACCESS);
     if (mapping == NULL)
         return CORO_ENOMEM;
-    if (VirtualAlloc(mapping + guard_bytes, usable_bytes, MEM_COMMIT, PAGE_READWRITE) == NULL) {
+    size_t reserve = dispatch_reserve_in(guard_bytes);
+    if (VirtualAlloc(mapping + guard_bytes - reserve, reserve + usable_bytes, MEM_COMMIT, PAGE_READWRITE) == NULL ||
+        (reserve != 0 && arm_dispatch_reserve(mapping + guard_bytes) != CORO_OK)) {
         VirtualFree(mapping, 0, MEM_RELEASE);
         return CORO_ENOMEM;
     }
@@ -73,7 +105,10 @@ void coro_stack_release(void *memory, size_t size)
 int coro_stack_protect(void *memory, size_t size)
 {
     /* Decommitted pages are reserved-only, as the guard of a mapped stack. */
-    return VirtualFree(memory, size, MEM_DECOMMIT) ? CORO_OK : CORO_ENOMEM;
+    size_t reserve = dispatch_reserve_in(size);
+    if (!VirtualFree(memory, size - reserve, MEM_DECOMMIT))
+        return CORO_ENOMEM;
+    return reserve != 0 ? arm_dispatch_reserve((char *)memory + size) : CORO_OK;
 }
 
 void coro_stack_discard(void *memory, size_t size)

@@ -255,28 +255,22 @@ static int run_overflow(size_t guard_size)
     return CHILD_SURVIVED;
 }
 
-/* Windows ends a process that faults with the exception's status
- * (EXCEPTION_ACCESS_VIOLATION or EXCEPTION_STACK_OVERFLOW). Wine cannot
- * deliver a fault whose exception frame would land in the guard either, and
- * its process dies of the host's SIGSEGV, which it reports as 0. Either way
- * the child never got to return. */
-static int child_died(DWORD code)
-{
-    return code != CHILD_SURVIVED && code != CHILD_NO_COROUTINE && code != CHILD_UNKNOWN;
-}
-
+/* The dispatch reserve at the top of the guard (stack.h) turns an overflow
+ * into STATUS_STACK_OVERFLOW, delivered while stack is left: unhandled, it
+ * ends the process with that status, as a thread's own overflow does. */
 static void test_overflow_hits_the_guard_page(void **state)
 {
     (void)state;
-    assert_true(child_died(exit_code_of_child("overflow")));
+    assert_int_equal(exit_code_of_child("overflow"), EXCEPTION_STACK_OVERFLOW);
     /* a wider guard works the same */
-    assert_true(child_died(exit_code_of_child("overflow-wide-guard")));
+    assert_int_equal(exit_code_of_child("overflow-wide-guard"), EXCEPTION_STACK_OVERFLOW);
 }
 
 /* The guard lies right below the usable stack: a walk down from the top
- * faults within the stack size (plus rounding to pages), at an address in
- * the same reservation that is not committed. The walk keeps rsp near the
- * top, so a vectored handler can run on the coroutine's stack and judge. */
+ * faults within the stack size (plus rounding to pages), in the same
+ * reservation, at the guard page that tops the dispatch reserve (committed,
+ * so STATUS_STACK_OVERFLOW). The walk keeps rsp near the top, so a vectored
+ * handler can run on the coroutine's stack and judge. */
 static volatile uintptr_t walk_top, walk_deepest;
 
 static size_t page_size(void)
@@ -291,7 +285,7 @@ enum { WALK_OK = 42, WALK_SHORT = 1, WALK_LONG = 2, WALK_NOT_NEXT = 4, WALK_NOT_
 
 static LONG WINAPI judge_walk_fault(EXCEPTION_POINTERS *info)
 {
-    if (info->ExceptionRecord->ExceptionCode != EXCEPTION_ACCESS_VIOLATION)
+    if (info->ExceptionRecord->ExceptionCode != EXCEPTION_STACK_OVERFLOW)
         return EXCEPTION_CONTINUE_SEARCH;
     uintptr_t fault = (uintptr_t)info->ExceptionRecord->ExceptionInformation[1];
     size_t walked = walk_top - walk_deepest;
@@ -305,7 +299,7 @@ static LONG WINAPI judge_walk_fault(EXCEPTION_POINTERS *info)
         bad |= WALK_NOT_NEXT;
     if (VirtualQuery((void *)fault, &guard, sizeof guard) != sizeof guard ||
         VirtualQuery((void *)walk_deepest, &stack, sizeof stack) != sizeof stack ||
-        guard.AllocationBase != stack.AllocationBase || guard.State == MEM_COMMIT)
+        guard.AllocationBase != stack.AllocationBase || guard.State != MEM_COMMIT)
         bad |= WALK_NOT_GUARD;
     ExitProcess(bad == 0 ? WALK_OK : WALK_BAD | (unsigned)bad);
 }

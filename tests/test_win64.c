@@ -18,6 +18,7 @@
 
 #include "arch.h"
 #include "coro.h"
+#include "stack.h"
 
 #define TEST_EXCEPTION 0xE0C0DE01u
 
@@ -98,7 +99,10 @@ static void test_teb_describes_the_running_stack(void **state)
     assert_int_equal(VirtualQuery((void *)local_inside, &region, sizeof region), sizeof region);
     assert_true(seen_inside.deallocation >= (uintptr_t)region.AllocationBase);
     assert_true(seen_inside.low == seen_inside.deallocation && seen_inside.high == seen_inside.base);
-    assert_int_equal(seen_inside.guarantee, 0);
+    /* A guarded stack guarantees its dispatch reserve (stack.h), and names
+     * the reservation's base one page below it. */
+    assert_int_equal(seen_inside.guarantee, CORO_STACK_DISPATCH_RESERVE);
+    assert_true(seen_inside.deallocation == seen_inside.limit - CORO_STACK_DISPATCH_RESERVE - coro_stack_page_size());
     assert_true(seen_inside.base != thread_before.base);
 
     /* Outside, between the two runs and after: the thread's own values. */

@@ -29,7 +29,9 @@
  *    that describe the stack (offsets in arch.h) travel with the stack.
  *  - A fresh coroutine gets StackBase just above the trampoline's fake
  *    return address, StackLimit = DeallocationStack = stack_bottom (its
- *    whole stack is committed, see stack_win32.c), and no guarantee.
+ *    whole stack is committed, see stack_win32.c), and no guarantee;
+ *    coro_arch_set_guarantee() then gives a stack with a dispatch reserve
+ *    (stack.h) a lower DeallocationStack and a guarantee.
  *
  * A suspended frame, at the saved stack pointer (CORO_ARCH_FRAME_SIZE = 272;
  * the saved stack pointer is a multiple of 16, so the xmm slots are aligned):
@@ -213,6 +215,20 @@ coro_arch_make:
     movq    $0, 256(%rax)                   /* rbp */
     leaq    coro_arch_trampoline(%rip), %rcx
     movq    %rcx, 264(%rax)
+    ret
+
+/*
+ * void coro_arch_set_guarantee(void *sp, void *deallocation_stack, uint32_t guaranteed);
+ *                              rcx       rdx                       r8d
+ * A leaf as make: it overwrites two slots of the fresh frame make built.
+ */
+    .globl  coro_arch_set_guarantee
+    .def    coro_arch_set_guarantee; .scl 2; .type 32; .endef
+    .p2align 4
+coro_arch_set_guarantee:
+    movq    %rdx, FRAME_DEALLOCATION_STACK(%rcx)
+    movl    %r8d, %eax                      /* zero-extends, as the switch expects */
+    movq    %rax, FRAME_GUARANTEED_STACK_BYTES(%rcx)
     ret
 
 /*

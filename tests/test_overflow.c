@@ -20,6 +20,7 @@
 #include <cmocka.h>
 
 #include "coro.h"
+#include "overflow_report.h"
 #include "child.h"
 
 /* A sanitizer runtime may have installed its own SIGSEGV handler, which
@@ -40,40 +41,6 @@ static void assert_died_by(const struct child_result *result, int signal_number)
         fail();
     }
     assert_int_equal(WTERMSIG(result->status), signal_number);
-}
-
-static size_t count_lines(const char *text)
-{
-    size_t lines = 0;
-    for (; *text != '\0'; text++)
-        lines += *text == '\n';
-    return lines;
-}
-
-/* Checks the report: the expected beginning, a hexadecimal address, ")\n",
- * and nothing else. */
-static void assert_one_report(const char *output, const char *expected_start)
-{
-    if (strncmp(output, expected_start, strlen(expected_start)) != 0) {
-        print_error("expected a line starting with\n  %s\ngot\n  %s\n", expected_start, output);
-        fail();
-    }
-    const char *address = output + strlen(expected_start);
-    size_t digits = strspn(address, "0123456789abcdef");
-    assert_true(digits > 0);
-    assert_string_equal(address + digits, ")\n");
-    assert_int_equal(count_lines(output), 1);
-}
-
-/* Recurses until the stack runs out: every level keeps a 512-byte frame
- * alive and uses it after the call, so no level can be folded away. */
-__attribute__((noinline)) static size_t recurse(volatile char *above, size_t depth)
-{
-    volatile char frame[512];
-    frame[0] = (char)(above != NULL ? above[0] + 1 : 1);
-    if (depth == SIZE_MAX)
-        return 0;
-    return recurse(frame, depth + 1) + (size_t)frame[0];
 }
 
 static void *null_returning_entry(void *value)

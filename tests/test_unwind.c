@@ -304,9 +304,10 @@ static void test_gdb_bt_in_nested_coroutine(void **state)
     bad |= strstr(frames, "Backtrace stopped") != NULL || strstr(frames, "corrupt stack") != NULL ||
            strstr(frames, "?? (") != NULL;
     if (WALKS_INTO_RESUMER) {
-        /* On through the outer coroutine into the thread's frames. */
+        /* On through the outer coroutine into the thread's frames (in a
+         * release build gdb_target is inlined into main). */
         const char *resumer = strstr(frames, "outer_entry");
-        bad |= resumer == NULL || strstr(resumer, "gdb_target") == NULL || strstr(resumer, "main") == NULL;
+        bad |= resumer == NULL || strstr(resumer, " main (") == NULL;
     } else {
         /* Nothing of the resumer; at most the trampoline after coro_start. */
         bad |= strstr(frames, "outer_entry") != NULL;

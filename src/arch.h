@@ -18,8 +18,9 @@
  *         start(value, arg) on the new stack, aligned as the ABI requires for
  *         a call, where value is what that first switch passed. start must
  *         never return; if it did, the trampoline traps. The trampoline's
- *         unwind information marks the return address undefined, so
- *         debuggers and unwinders stop at the coroutine's root. The frame
+ *         unwind information ends a walk at the coroutine's root, or (x86-64
+ *         System V) leads it on into the resumer: there arg must be the
+ *         coroutine's control block (CORO_ARCH_RESUMER_OFFSET below). The frame
  *         starts with the FP control state of the thread calling make.
  *         stack_bottom is the lowest usable address (above any guard); only
  *         ABIs whose thread block describes the stack (Win64) use it: it

@@ -39,13 +39,9 @@
 
 #include "coro.h"
 
-#if defined(__GLIBC__) || (defined(__has_include) && !defined(_WIN32))
-#if defined(__has_include)
-#if __has_include(<ucontext.h>)
-#define HAVE_UCONTEXT 1
+/* bench/meson.build defines it where makecontext exists and works. */
+#ifdef HAVE_UCONTEXT
 #include <ucontext.h>
-#endif
-#endif
 #endif
 
 #ifdef HAVE_PCL

@@ -83,10 +83,16 @@ typedef void (*coro_arch_start_fn)(void *value, void *arg);
 
 void *coro_arch_switch(void **save_sp, void *load_sp, void *value);
 
+/* The assembler's name of a C function: Mach-O puts an underscore before
+ * every C symbol (the compiler's __USER_LABEL_PREFIX__), ELF nothing. */
+#define CORO_ARCH_STRING(x) #x
+#define CORO_ARCH_PREFIXED(prefix, name) CORO_ARCH_STRING(prefix) #name
+#define CORO_ARCH_ASM_NAME(name) CORO_ARCH_PREFIXED(__USER_LABEL_PREFIX__, name)
+
 /* The same function as the core calls it: it passes a result code as the
  * value and returns what the switch returns, with nothing in between, so
  * that the compiler can make the switch a tail call (coro.c, switch_to). */
-int coro_arch_switch_result(void **save_sp, void *load_sp, intptr_t result) __asm__("coro_arch_switch");
+int coro_arch_switch_result(void **save_sp, void *load_sp, intptr_t result) __asm__(CORO_ARCH_ASM_NAME(coro_arch_switch));
 void *coro_arch_make(void *stack_top, void *stack_bottom, coro_arch_start_fn start, void *arg);
 
 #if defined(_WIN64)

@@ -17,6 +17,7 @@
 #include <string.h>
 
 #include "arch.h"
+#include "compiler.h"
 #include "overflow.h"
 #include "pool.h"
 #include "stack.h"
@@ -93,27 +94,7 @@ struct thread_state {
 #endif
 };
 
-#if defined(__GNUC__) && !defined(_WIN32)
-/* initial-exec: a plain thread-pointer-relative load instead of a call to
- * __tls_get_addr on every switch in the shared library. */
-#define THREAD_LOCAL _Thread_local __attribute__((tls_model("initial-exec")))
-#else
-#define THREAD_LOCAL _Thread_local
-#endif
-
 static THREAD_LOCAL struct thread_state this_thread_state;
-
-#if defined(__GNUC__)
-#define UNLIKELY(x) __builtin_expect(!!(x), 0)
-#define NOINLINE __attribute__((noinline))
-#define NORETURN __attribute__((noreturn))
-#define ALWAYS_INLINE inline __attribute__((always_inline))
-#else
-#define UNLIKELY(x) (x)
-#define NOINLINE
-#define NORETURN
-#define ALWAYS_INLINE inline
-#endif
 
 /* The calling thread's state. Code that runs after a switch or after an
  * entry returns may be on another thread than before, so it must not reuse

@@ -30,14 +30,9 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include "compiler.h"
 #include "coro.h"
 #include "stack.h"
-
-#if defined(__GNUC__)
-#define THREAD_LOCAL _Thread_local __attribute__((tls_model("initial-exec")))
-#else
-#define THREAD_LOCAL _Thread_local
-#endif
 
 /* Linux reports a guard-page fault as SIGSEGV; some other systems (macOS,
  * some BSDs) as SIGBUS. The tables below are indexed like this one. */

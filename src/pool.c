@@ -16,12 +16,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 
-#if defined(__GNUC__) && !defined(_WIN32)
-/* As in coro.c: no __tls_get_addr call on the create and destroy paths. */
-#define THREAD_LOCAL _Thread_local __attribute__((tls_model("initial-exec")))
-#else
-#define THREAD_LOCAL _Thread_local
-#endif
+#include "compiler.h"
 
 /* The link a free stack holds in its top word. */
 struct free_stack {

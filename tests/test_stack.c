@@ -27,6 +27,12 @@
 #include "coro.h"
 #include "sanitizer_build.h"
 
+/* Linux 4.17 and later; elsewhere mmap takes the address as a hint, which
+ * tells the same thing (see test_guard_is_adjacent's child). */
+#if !defined(_WIN32) && !defined(MAP_FIXED_NOREPLACE)
+#define MAP_FIXED_NOREPLACE 0
+#endif
+
 #define V(n) ((void *)(uintptr_t)(n))
 #define N(p) ((uintptr_t)(p))
 

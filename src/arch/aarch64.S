@@ -64,14 +64,35 @@
  *    the assembler takes them at the base architecture level.
  */
 #include "../arch.h"
+#include "asm.h"
 
-#if defined(__ARM_FEATURE_BTI_DEFAULT) && __ARM_FEATURE_BTI_DEFAULT
+/*
+ * Apple arm64 (macOS, the same instructions in Mach-O; Apple's "Writing
+ * ARM64 code for Apple platforms", which lists where Apple departs from
+ * AAPCS64):
+ *  - "The platform reserves register x18. Don't use this register." The
+ *    switch never touches it, on any platform.
+ *  - "The frame pointer register (x29) must always address a valid frame
+ *    record." The switch creates no frame record of its own, so x29 keeps
+ *    addressing its caller's until it is restored from the other stack,
+ *    where it addresses that context's; a fresh frame holds x29 = 0, the
+ *    end of the chain.
+ *  - Stack alignment is AAPCS64's (sp 16-byte aligned at all times); the
+ *    fresh frame below keeps it.
+ *  - No BTI and no return-address signing: arm64 (not arm64e) has neither,
+ *    so on Mach-O both stay off whatever the compiler says.
+ */
+#if CORO_MACHO
+#define USE_BTI 0
+#elif defined(__ARM_FEATURE_BTI_DEFAULT) && __ARM_FEATURE_BTI_DEFAULT
 #define USE_BTI 1
 #else
 #define USE_BTI 0
 #endif
 
-#if defined(__ARM_FEATURE_PAC_DEFAULT) && (__ARM_FEATURE_PAC_DEFAULT & 3)
+#if CORO_MACHO
+#define USE_PAC 0
+#elif defined(__ARM_FEATURE_PAC_DEFAULT) && (__ARM_FEATURE_PAC_DEFAULT & 3)
 #define USE_PAC 1
 #else
 #define USE_PAC 0
@@ -120,11 +141,8 @@
 
     .text
 
-    .globl  coro_arch_switch
-    .hidden coro_arch_switch
-    .type   coro_arch_switch, %function
     .p2align 4
-coro_arch_switch:
+    FUNCTION coro_arch_switch
     .cfi_startproc
     landing_pad
     sign_lr
@@ -171,8 +189,8 @@ coro_arch_switch:
     movz    x12, #FPCR_MODE_LOW
     movk    x12, #FPCR_MODE_HIGH, lsl #16
     tst     x11, x12
-    b.ne    .Lreload_fpcr
-.Lrestore:
+    b.ne    LOCAL_LABEL(reload_fpcr)
+LOCAL_LABEL(restore):
     .cfi_remember_state
     ldp     x19, x20, [sp, #16]
     ldp     x21, x22, [sp, #32]
@@ -189,21 +207,18 @@ coro_arch_switch:
     mov     x0, x2
     ret
 
-.Lreload_fpcr:
+LOCAL_LABEL(reload_fpcr):
     .cfi_restore_state
     bic     x9, x9, x12
     and     x10, x10, x12
     orr     x9, x9, x10
     msr     fpcr, x9
-    b       .Lrestore
+    b       LOCAL_LABEL(restore)
     .cfi_endproc
-    .size   coro_arch_switch, .-coro_arch_switch
+    END_FUNCTION coro_arch_switch
 
-    .globl  coro_arch_make
-    .hidden coro_arch_make
-    .type   coro_arch_make, %function
     .p2align 4
-coro_arch_make:
+    FUNCTION coro_arch_make
     .cfi_startproc
     landing_pad
     /* x16 = the sp the trampoline runs with: 16-aligned (6.4) for its call. */
@@ -225,7 +240,7 @@ coro_arch_make:
     stp     x9, xzr, [x0, #160]
     ret
     .cfi_endproc
-    .size   coro_arch_make, .-coro_arch_make
+    END_FUNCTION coro_arch_make
 
 /*
  * The first switch into a coroutine returns here with the value in x0, arg
@@ -234,16 +249,15 @@ coro_arch_make:
  * coroutine's stack here. start is C code, so under BTI it begins with the
  * `bti c` that `blr` needs.
  */
-    .type   coro_arch_trampoline, %function
     .p2align 4
-coro_arch_trampoline:
+    LOCAL_FUNCTION coro_arch_trampoline
     .cfi_startproc
     .cfi_undefined x30
     mov     x1, x19
     blr     x20
     brk     #0x1
     .cfi_endproc
-    .size   coro_arch_trampoline, .-coro_arch_trampoline
+    END_FUNCTION coro_arch_trampoline
 
 #if USE_BTI || USE_PAC
 /* GNU property note: this object has BTI landing pads and/or signs return
@@ -260,4 +274,4 @@ coro_arch_trampoline:
     .long   0
 #endif
 
-    .section .note.GNU-stack, "", %progbits
+    NO_EXECUTABLE_STACK

@@ -62,6 +62,7 @@
  * .debug_frame for debuggers.
  */
 #include "../arch.h"
+#include "asm.h"
 
 #if defined(__thumb__) && !defined(__thumb2__)
 #error "libcoro: Thumb-1 has no vpush/vpop or the registers this switch uses; build for ARMv7-A"
@@ -88,12 +89,9 @@
     .cfi_sections .debug_frame
     .text
 
-    .globl  coro_arch_switch
-    .hidden coro_arch_switch
-    .type   coro_arch_switch, %function
     .p2align 4
     THUMB_FUNC
-coro_arch_switch:
+    FUNCTION coro_arch_switch
     .fnstart
     .cfi_startproc
 #if defined(__ARM_FP)
@@ -167,14 +165,11 @@ coro_arch_switch:
 #endif
     .cfi_endproc
     .fnend
-    .size   coro_arch_switch, .-coro_arch_switch
+    END_FUNCTION coro_arch_switch
 
-    .globl  coro_arch_make
-    .hidden coro_arch_make
-    .type   coro_arch_make, %function
     .p2align 2
     THUMB_FUNC
-coro_arch_make:
+    FUNCTION coro_arch_make
     .fnstart
     .cfi_startproc
     /* The trampoline's call must see sp a multiple of 8 (6.2.1.2); 16 costs
@@ -209,7 +204,7 @@ coro_arch_make:
     bx      lr
     .cfi_endproc
     .fnend
-    .size   coro_arch_make, .-coro_arch_make
+    END_FUNCTION coro_arch_make
 
 /*
  * The first switch into a coroutine returns here with the value in r0,
@@ -220,10 +215,9 @@ coro_arch_make:
  * mark; without it the walk loops here until the buffer is full), and the
  * undefined lr ends a debugger's walk.
  */
-    .type   coro_arch_trampoline, %function
     .p2align 2
     THUMB_FUNC
-coro_arch_trampoline:
+    LOCAL_FUNCTION coro_arch_trampoline
     .fnstart
     .cantunwind
     .cfi_startproc
@@ -233,6 +227,6 @@ coro_arch_trampoline:
     udf     #0
     .cfi_endproc
     .fnend
-    .size   coro_arch_trampoline, .-coro_arch_trampoline
+    END_FUNCTION coro_arch_trampoline
 
-    .section .note.GNU-stack, "", %progbits
+    NO_EXECUTABLE_STACK

@@ -63,6 +63,7 @@
  * an emulator says nothing about a RISC-V core's return-address stack.
  */
 #include "../arch.h"
+#include "asm.h"
 
 #if defined(__riscv_flen)
 #if __riscv_flen == 64
@@ -86,11 +87,8 @@
 
     .text
 
-    .globl  coro_arch_switch
-    .hidden coro_arch_switch
-    .type   coro_arch_switch, @function
     .p2align 2
-coro_arch_switch:
+    FUNCTION coro_arch_switch
     .cfi_startproc
     addi    sp, sp, -CORO_ARCH_FRAME_SIZE
     .cfi_adjust_cfa_offset CORO_ARCH_FRAME_SIZE
@@ -194,13 +192,10 @@ coro_arch_switch:
     mv      a0, a2
     ret
     .cfi_endproc
-    .size   coro_arch_switch, .-coro_arch_switch
+    END_FUNCTION coro_arch_switch
 
-    .globl  coro_arch_make
-    .hidden coro_arch_make
-    .type   coro_arch_make, @function
     .p2align 2
-coro_arch_make:
+    FUNCTION coro_arch_make
     .cfi_startproc
     /* The trampoline runs once the frame is popped, with sp at the 16-byte
      * boundary the frame sits just below: that is the sp start is called
@@ -239,7 +234,7 @@ coro_arch_make:
 #endif
     ret
     .cfi_endproc
-    .size   coro_arch_make, .-coro_arch_make
+    END_FUNCTION coro_arch_make
 
 /*
  * The first switch into a coroutine returns here with the value in a0,
@@ -247,15 +242,14 @@ coro_arch_make:
  * with the DWARF unwinder, as gdb does: the undefined return address ends
  * the coroutine's stack here for both.
  */
-    .type   coro_arch_trampoline, @function
     .p2align 2
-coro_arch_trampoline:
+    LOCAL_FUNCTION coro_arch_trampoline
     .cfi_startproc
     .cfi_undefined ra
     mv      a1, s2
     jalr    s1
     unimp
     .cfi_endproc
-    .size   coro_arch_trampoline, .-coro_arch_trampoline
+    END_FUNCTION coro_arch_trampoline
 
-    .section .note.GNU-stack, "", @progbits
+    NO_EXECUTABLE_STACK

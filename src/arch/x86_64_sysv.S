@@ -55,6 +55,7 @@
  *    or exception masks while coroutines run, and saves about 1.5 ns.
  */
 #include "../arch.h"
+#include "asm.h"
 
 #if defined(__CET__) && (__CET__ & 1)
 #define LANDING_PAD endbr64
@@ -66,11 +67,8 @@
 
     .text
 
-    .globl  coro_arch_switch
-    .hidden coro_arch_switch
-    .type   coro_arch_switch, @function
     .p2align 4
-coro_arch_switch:
+    FUNCTION coro_arch_switch
     .cfi_startproc
     LANDING_PAD
     pushq   %rbp
@@ -110,9 +108,9 @@ coro_arch_switch:
      * see "Speed" above. */
     ldmxcsr (%rsp)
     cmpw    4(%rsp), %r9w
-    jne     .Lreload_x87_control_word
+    jne     LOCAL_LABEL(reload_x87_control_word)
 #endif
-.Lrestore:
+LOCAL_LABEL(restore):
     .cfi_remember_state
     addq    $8, %rsp
     .cfi_adjust_cfa_offset -8
@@ -135,19 +133,16 @@ coro_arch_switch:
     NOTRACK jmp *%rcx
 
 #if CORO_FP_CONTROL
-.Lreload_x87_control_word:
+LOCAL_LABEL(reload_x87_control_word):
     .cfi_restore_state
     fldcw   4(%rsp)
-    jmp     .Lrestore
+    jmp     LOCAL_LABEL(restore)
 #endif
     .cfi_endproc
-    .size   coro_arch_switch, .-coro_arch_switch
+    END_FUNCTION coro_arch_switch
 
-    .globl  coro_arch_make
-    .hidden coro_arch_make
-    .type   coro_arch_make, @function
     .p2align 4
-coro_arch_make:
+    FUNCTION coro_arch_make
     .cfi_startproc
     LANDING_PAD
     /* The trampoline's call must happen with rsp a multiple of 16 (3.2.2);
@@ -171,7 +166,7 @@ coro_arch_make:
     movq    %rdx, 56(%rax)
     ret
     .cfi_endproc
-    .size   coro_arch_make, .-coro_arch_make
+    END_FUNCTION coro_arch_make
 
 /*
  * The first switch into a coroutine jumps here with the value in rax, start
@@ -206,9 +201,8 @@ coro_arch_make:
         0x12, 0x28, 0x03, 0x00, 0x2f, 4, 0x00, \
         0x06, 0x23, slot, 0x06
 
-    .type   coro_arch_trampoline, @function
     .p2align 4
-coro_arch_trampoline:
+    LOCAL_FUNCTION coro_arch_trampoline
     .cfi_startproc
     .cfi_undefined %rip
     LANDING_PAD
@@ -235,9 +229,9 @@ coro_arch_trampoline:
     call    *%r12
     ud2
     .cfi_endproc
-    .size   coro_arch_trampoline, .-coro_arch_trampoline
+    END_FUNCTION coro_arch_trampoline
 
-#if defined(__CET__) && (__CET__ & 1)
+#if defined(__CET__) && (__CET__ & 1) && !CORO_MACHO
 /* GNU property note: this object is IBT-compatible (every indirect branch
  * target has endbr64). Shadow-stack support is not claimed: the switch
  * never touches the shadow stack. */
@@ -253,4 +247,4 @@ coro_arch_trampoline:
     .long   0
 #endif
 
-    .section .note.GNU-stack, "", @progbits
+    NO_EXECUTABLE_STACK

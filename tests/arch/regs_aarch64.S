@@ -15,6 +15,7 @@
  * reserved ones are kept. It restores the caller's own registers and FPCR
  * before returning, so it is itself ABI-conforming.
  */
+#include "arch/asm.h"
 #if defined(__ARM_FEATURE_BTI_DEFAULT) && __ARM_FEATURE_BTI_DEFAULT
 #define LANDING_PAD hint #34
 #else
@@ -25,10 +26,8 @@
 #define FPCR_MODE_HIGH 0x01c0
 
     .text
-    .globl  regs_switch
-    .type   regs_switch, %function
     .p2align 4
-regs_switch:
+    FUNCTION regs_switch
     .cfi_startproc
     LANDING_PAD
     stp     x29, x30, [sp, #-192]!
@@ -68,7 +67,7 @@ regs_switch:
     orr     x9, x9, x10
     msr     fpcr, x9
 
-    bl      coro_arch_switch
+    bl      C_SYMBOL(coro_arch_switch)
 
     ldr     x9, [sp, #168]
     stp     x19, x20, [x9, #0]
@@ -103,7 +102,7 @@ regs_switch:
     .cfi_def_cfa_offset 0
     ret
     .cfi_endproc
-    .size   regs_switch, .-regs_switch
+    END_FUNCTION regs_switch
 
 #if defined(__ARM_FEATURE_BTI_DEFAULT) && __ARM_FEATURE_BTI_DEFAULT
     .section .note.gnu.property, "a"
@@ -113,4 +112,4 @@ regs_switch:
     .long   0xc0000000, 4, 1, 0     /* GNU_PROPERTY_AARCH64_FEATURE_1_AND: BTI */
 #endif
 
-    .section .note.GNU-stack, "", %progbits
+    NO_EXECUTABLE_STACK

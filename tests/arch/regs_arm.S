@@ -26,6 +26,7 @@
  *   +4      the caller's FPSCR
  *   +0      seen
  */
+#include "arch/asm.h"
 #if defined(__ARM_FP)
 #define VFP_BYTES 64
 #define FILL_FPSCR 128
@@ -46,13 +47,11 @@
     .arm
 #endif
     .text
-    .globl  regs_switch
-    .type   regs_switch, %function
     .p2align 2
 #if defined(__thumb__)
     .thumb_func
 #endif
-regs_switch:
+    FUNCTION regs_switch
     .fnstart
     push    {r4-r11, lr}
     .save   {r4-r11, lr}
@@ -85,11 +84,11 @@ regs_switch:
     ldr     ip, [r3, #FILL_SITE]
     cmp     ip, #0
     bne     .Lcall_from_site_1
-    bl      coro_arch_switch
+    bl      C_SYMBOL(coro_arch_switch)
     movs    r3, #0
     b       .Lrecord
 .Lcall_from_site_1:
-    bl      coro_arch_switch
+    bl      C_SYMBOL(coro_arch_switch)
     movs    r3, #1
 
 .Lrecord:
@@ -125,6 +124,6 @@ regs_switch:
     pop     {r4-r11, lr}
     bx      lr
     .fnend
-    .size   regs_switch, .-regs_switch
+    END_FUNCTION regs_switch
 
-    .section .note.GNU-stack, "", %progbits
+    NO_EXECUTABLE_STACK

@@ -20,6 +20,7 @@
  * the other side's site and is caught. For sp, seen[1] is the difference
  * from before the call, which must be 0 (fill[1] is not used).
  */
+#include "arch/asm.h"
 #if defined(__riscv_flen)
 #if __riscv_flen == 64
 #define FP_SAVE fsd
@@ -46,10 +47,8 @@
 #define AT_FRM 208
 
     .text
-    .globl  regs_switch
-    .type   regs_switch, @function
     .p2align 2
-regs_switch:
+    FUNCTION regs_switch
     .cfi_startproc
     addi    sp, sp, -FRAME
     .cfi_adjust_cfa_offset FRAME
@@ -117,11 +116,11 @@ regs_switch:
 
     ld      t0, AT_RA(a3)
     bnez    t0, .Lcall_from_site_1
-    call    coro_arch_switch
+    call    C_SYMBOL(coro_arch_switch)
     li      t0, 0
     j       .Lrecord
 .Lcall_from_site_1:
-    call    coro_arch_switch
+    call    C_SYMBOL(coro_arch_switch)
     li      t0, 1
 
 .Lrecord:
@@ -205,6 +204,6 @@ regs_switch:
     .cfi_adjust_cfa_offset -FRAME
     ret
     .cfi_endproc
-    .size   regs_switch, .-regs_switch
+    END_FUNCTION regs_switch
 
-    .section .note.GNU-stack, "", @progbits
+    NO_EXECUTABLE_STACK

@@ -14,11 +14,10 @@
  * before the call, which must be 0. It restores the caller's own registers
  * and FP control state before returning, so it is itself ABI-conforming.
  */
+#include "arch/asm.h"
     .text
-    .globl  regs_switch
-    .type   regs_switch, @function
     .p2align 4
-regs_switch:
+    FUNCTION regs_switch
     .cfi_startproc
     pushq   %rbp
     .cfi_adjust_cfa_offset 8
@@ -48,7 +47,7 @@ regs_switch:
     ldmxcsr 48(%rcx)
     fldcw   56(%rcx)
 
-    call    coro_arch_switch
+    call    C_SYMBOL(coro_arch_switch)
 
     movq    8(%rsp), %r8
     movq    %rbx, 0(%r8)
@@ -83,6 +82,6 @@ regs_switch:
     .cfi_adjust_cfa_offset -8
     ret
     .cfi_endproc
-    .size   regs_switch, .-regs_switch
+    END_FUNCTION regs_switch
 
-    .section .note.GNU-stack, "", @progbits
+    NO_EXECUTABLE_STACK

@@ -1,0 +1,30 @@
+/*
+ * Compiler shims shared by the library's C files, in one place instead of a
+ * copy per file.
+ */
+#ifndef CORO_COMPILER_H
+#define CORO_COMPILER_H
+
+/* Thread-local storage. On ELF, initial-exec: a plain thread-pointer-relative
+ * load instead of a call to __tls_get_addr on every switch, create and
+ * destroy in the shared library. The model is ELF's alone: Mach-O's thread
+ * variables go through their own descriptors, and PE/COFF has neither. */
+#if defined(__GNUC__) && defined(__ELF__)
+#define THREAD_LOCAL _Thread_local __attribute__((tls_model("initial-exec")))
+#else
+#define THREAD_LOCAL _Thread_local
+#endif
+
+#if defined(__GNUC__)
+#define UNLIKELY(x) __builtin_expect(!!(x), 0)
+#define NOINLINE __attribute__((noinline))
+#define NORETURN __attribute__((noreturn))
+#define ALWAYS_INLINE inline __attribute__((always_inline))
+#else
+#define UNLIKELY(x) (x)
+#define NOINLINE
+#define NORETURN
+#define ALWAYS_INLINE inline
+#endif
+
+#endif /* CORO_COMPILER_H */

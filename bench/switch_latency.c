@@ -487,7 +487,7 @@ static struct implementation implementations[] = {
 #ifdef HAVE_UCONTEXT
     {"ucontext", bench_ucontext, NULL, 0},
 #else
-    {"ucontext", NULL, "no <ucontext.h> on this system", 0},
+    {"ucontext", NULL, "no working makecontext here (musl has none; macOS deprecates it)", 0},
 #endif
 #ifdef HAVE_BOOST_CONTEXT
     {"boost-fcontext", bench_boost_fcontext, NULL, 0},

@@ -176,6 +176,34 @@ static const uint64_t fill_coroutine[] = {
     0xd08d08d08d08d08d, 0xd09d09d09d09d09d, 0xd10d10d10d10d10d, 0xd11d11d11d11d11d,
     0xd12d12d12d12d12d, 0xd13d13d13d13d13d, 0xd14d14d14d14d14d, 0xd15d15d15d15d15d,
     0x01400000 /* flush to zero, round up */, 0};
+#elif defined(__s390x__)
+/* "r14" is the call site the switch returned to (see regs_s390x.S): the two
+ * sides call from different sites. f8-f15 hold bit patterns, not numbers:
+ * ld/std move them unchanged. Of the FPC only the control fields are carried
+ * per context (src/arch/s390x.S): the IEEE masks, the DFP and the BFP
+ * rounding modes. BFP rounding 3 is toward minus infinity, 2 toward plus
+ * infinity; the coroutine's sentinel enables the inexact trap, which nothing
+ * between its switches can raise. */
+static const char *const regs_names[] = {
+    "r14 (call site)", "r15", "r6", "r7", "r8", "r9", "r10", "r11", "r12", "r13",
+    "f8", "f9", "f10", "f11", "f12", "f13", "f14", "f15", "fpc"};
+static const uint64_t regs_mask[] = {
+    ALL, ALL, ALL, ALL, ALL, ALL, ALL, ALL, ALL, ALL,
+    ALL, ALL, ALL, ALL, ALL, ALL, ALL, ALL, 0xfc000077};
+static const uint64_t fill_resumer[] = {
+    0, 0,
+    0x0606060606060606, 0x0707070707070707, 0x0808080808080808, 0x0909090909090909,
+    0x1010101010101010, 0x1111111111111111, 0x1212121212121212, 0x1313131313131313,
+    0x4008080808080808, 0x4009090909090909, 0x4010101010101010, 0x4011111111111111,
+    0x4012121212121212, 0x4013131313131313, 0x4014141414141414, 0x4015151515151515,
+    0x00000013 /* DFP rounding 1, BFP round down */};
+static const uint64_t fill_coroutine[] = {
+    1, 0,
+    0xa6a6a6a6a6a6a6a6, 0xa7a7a7a7a7a7a7a7, 0xa8a8a8a8a8a8a8a8, 0xa9a9a9a9a9a9a9a9,
+    0xaaaaaaaaaaaaaaaa, 0xabababababababab, 0xacacacacacacacac, 0xadadadadadadadad,
+    0xc8f8f8f8f8f8f8f8, 0xc9f9f9f9f9f9f9f9, 0xcafafafafafafafa, 0xcbfbfbfbfbfbfbfb,
+    0xccfcfcfcfcfcfcfc, 0xcdfdfdfdfdfdfdfd, 0xcefefefefefefefe, 0xcfffffffffffffff,
+    0x08000042 /* inexact trap, DFP rounding 4, BFP round up */};
 #else
 #error "test_registers: no register table for this architecture"
 #endif
@@ -289,9 +317,9 @@ static void test_rounding_mode_is_per_context(void **state)
     assert_int_equal(coro_destroy(co), CORO_OK);
 }
 
-#if defined(__riscv)
-/* The fcsr policy of src/arch/riscv64.S: the accrued exception flags belong to
- * the thread, so a flag raised on either side of a switch is seen on the
+#if defined(__riscv) || defined(__s390x__)
+/* The fcsr policy of src/arch/riscv64.S (and the FPC policy of s390x.S): the
+ * accrued exception flags belong to the thread, so a flag raised on either side of a switch is seen on the
  * other, also when the switch rewrites frm (the two sides round differently). */
 static void *raise_inexact_entry(void *value)
 {
@@ -326,7 +354,7 @@ int main(void)
         cmocka_unit_test(test_every_callee_saved_register_survives),
         cmocka_unit_test(test_switch_passes_values),
         cmocka_unit_test(test_rounding_mode_is_per_context),
-#if defined(__riscv)
+#if defined(__riscv) || defined(__s390x__)
         cmocka_unit_test(test_exception_flags_follow_the_thread),
 #endif
     };

@@ -24,12 +24,11 @@
  *     chain (the caller's r1; 0 ends the chain). The minimum frame is 32
  *     bytes: back chain at 0, CR save word at 8, LR save doubleword at 16,
  *     TOC save doubleword at 24. A callee saves LR and CR in its caller's
- *     frame, at 16 and 8 above its own entry r1. 288 bytes below r1 are a
- *     protected zone that signal delivery does not touch.
- *   2.3.2.1 / 3.4.1 (local entry point): a function called through its
- *     global entry point finds its own address in r12 and derives r2 from
- *     it; a call within the module enters at the local entry point with the
- *     caller's r2.
+ *     frame, at 16 and 8 above its own entry r1.
+ *   Chapter 2 "Function Prologue" and chapter 3 "Symbol Values" (the local
+ *     entry point): a function called through its global entry point finds
+ *     its own address in r12 and derives r2 from it; a call within the
+ *     module enters at the local entry point with the caller's r2.
  *
  * void *coro_arch_switch(void **save_sp, void *load_sp, void *value);
  *                        r3               r4             r5    -> r3
@@ -103,8 +102,8 @@
 /* mtcrf field mask for CR2, CR3 and CR4 (bit 7 - n selects CRn). */
 #define NONVOLATILE_CR 0x38
 
-/* DWARF register numbers (ELF V2 ABI 2.4, DWARF Register Number Mapping):
- * r0-r31 are 0-31, f0-f31 32-63, LR 65. */
+/* DWARF register numbers (the ABI's DWARF register number mapping): r0-r31
+ * are 0-31, f0-f31 32-63, LR 65. */
 
     .abiversion 2
     .text

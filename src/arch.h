@@ -45,6 +45,10 @@
 #define CORO_ARCH_FRAME_SIZE 208
 #elif defined(__riscv) && __riscv_xlen == 64
 #define CORO_ARCH_FRAME_SIZE 112
+#elif defined(__s390x__)
+#define CORO_ARCH_FRAME_SIZE 232
+#elif defined(__powerpc64__) && defined(_CALL_ELF) && _CALL_ELF == 2
+#define CORO_ARCH_FRAME_SIZE 560
 #else
 #error "libcoro: no context switch for this architecture"
 #endif

@@ -176,6 +176,98 @@ static const uint64_t fill_coroutine[] = {
     0xd08d08d08d08d08d, 0xd09d09d09d09d09d, 0xd10d10d10d10d10d, 0xd11d11d11d11d11d,
     0xd12d12d12d12d12d, 0xd13d13d13d13d13d, 0xd14d14d14d14d14d, 0xd15d15d15d15d15d,
     0x01400000 /* flush to zero, round up */, 0};
+#elif defined(__s390x__)
+/* "r14" is the call site the switch returned to (see regs_s390x.S): the two
+ * sides call from different sites. f8-f15 hold bit patterns, not numbers:
+ * ld/std move them unchanged. Of the FPC only the control fields are carried
+ * per context (src/arch/s390x.S): the IEEE masks, the DFP and the BFP
+ * rounding modes. BFP rounding 3 is toward minus infinity, 2 toward plus
+ * infinity; the coroutine's sentinel enables the inexact trap, which nothing
+ * between its switches can raise. */
+static const char *const regs_names[] = {
+    "r14 (call site)", "r15", "r6", "r7", "r8", "r9", "r10", "r11", "r12", "r13",
+    "f8", "f9", "f10", "f11", "f12", "f13", "f14", "f15", "fpc"};
+static const uint64_t regs_mask[] = {
+    ALL, ALL, ALL, ALL, ALL, ALL, ALL, ALL, ALL, ALL,
+    ALL, ALL, ALL, ALL, ALL, ALL, ALL, ALL, 0xfc000077};
+static const uint64_t fill_resumer[] = {
+    0, 0,
+    0x0606060606060606, 0x0707070707070707, 0x0808080808080808, 0x0909090909090909,
+    0x1010101010101010, 0x1111111111111111, 0x1212121212121212, 0x1313131313131313,
+    0x4008080808080808, 0x4009090909090909, 0x4010101010101010, 0x4011111111111111,
+    0x4012121212121212, 0x4013131313131313, 0x4014141414141414, 0x4015151515151515,
+    0x00000013 /* DFP rounding 1, BFP round down */};
+static const uint64_t fill_coroutine[] = {
+    1, 0,
+    0xa6a6a6a6a6a6a6a6, 0xa7a7a7a7a7a7a7a7, 0xa8a8a8a8a8a8a8a8, 0xa9a9a9a9a9a9a9a9,
+    0xaaaaaaaaaaaaaaaa, 0xabababababababab, 0xacacacacacacacac, 0xadadadadadadadad,
+    0xc8f8f8f8f8f8f8f8, 0xc9f9f9f9f9f9f9f9, 0xcafafafafafafafa, 0xcbfbfbfbfbfbfbfb,
+    0xccfcfcfcfcfcfcfc, 0xcdfdfdfdfdfdfdfd, 0xcefefefefefefefe, 0xcfffffffffffffff,
+    0x08000042 /* inexact trap, DFP rounding 4, BFP round up */};
+#elif defined(__powerpc64__)
+/* "lr" is the call site the switch returned to (see regs_ppc64_elfv2.S):
+ * the two sides call from different sites. r2 (the TOC pointer) holds a
+ * sentinel too: the switch carries it per context. f14-f31 and v20-v31 hold
+ * bit patterns, not numbers; each vector register takes two entries. Of CR
+ * only the nonvolatile fields CR2-CR4 are checked, of the FPSCR the control
+ * byte (enables, NI, RN) that src/arch/ppc64_elfv2.S carries per context. */
+static const char *const regs_names[] = {
+    "lr (call site)", "r1", "r2", "r14", "r15", "r16",
+    "r17", "r18", "r19", "r20", "r21", "r22",
+    "r23", "r24", "r25", "r26", "r27", "r28",
+    "r29", "r30", "r31", "f14", "f15", "f16",
+    "f17", "f18", "f19", "f20", "f21", "f22",
+    "f23", "f24", "f25", "f26", "f27", "f28",
+    "f29", "f30", "f31", "v20 dw0", "v20 dw1", "v21 dw0",
+    "v21 dw1", "v22 dw0", "v22 dw1", "v23 dw0", "v23 dw1", "v24 dw0",
+    "v24 dw1", "v25 dw0", "v25 dw1", "v26 dw0", "v26 dw1", "v27 dw0",
+    "v27 dw1", "v28 dw0", "v28 dw1", "v29 dw0", "v29 dw1", "v30 dw0",
+    "v30 dw1", "v31 dw0", "v31 dw1", "vrsave", "cr", "fpscr"};
+static const uint64_t regs_mask[] = {
+    ALL, ALL, ALL, ALL, ALL, ALL, ALL, ALL, ALL,
+    ALL, ALL, ALL, ALL, ALL, ALL, ALL, ALL, ALL,
+    ALL, ALL, ALL, ALL, ALL, ALL, ALL, ALL, ALL,
+    ALL, ALL, ALL, ALL, ALL, ALL, ALL, ALL, ALL,
+    ALL, ALL, ALL, ALL, ALL, ALL, ALL, ALL, ALL,
+    ALL, ALL, ALL, ALL, ALL, ALL, ALL, ALL, ALL,
+    ALL, ALL, ALL, ALL, ALL, ALL, ALL, ALL, ALL,
+    0xffffffff, 0x00fff000, 0xff};
+static const uint64_t fill_resumer[] = {
+    0, 0, 0x0202020202020202, 0x1414141414141414,
+    0x1515151515151515, 0x1616161616161616, 0x1717171717171717, 0x1818181818181818,
+    0x1919191919191919, 0x2020202020202020, 0x2121212121212121, 0x2222222222222222,
+    0x2323232323232323, 0x2424242424242424, 0x2525252525252525, 0x2626262626262626,
+    0x2727272727272727, 0x2828282828282828, 0x2929292929292929, 0x3030303030303030,
+    0x3131313131313131, 0x4014141414141414, 0x4015151515151515, 0x4016161616161616,
+    0x4017171717171717, 0x4018181818181818, 0x4019191919191919, 0x4020202020202020,
+    0x4021212121212121, 0x4022222222222222, 0x4023232323232323, 0x4024242424242424,
+    0x4025252525252525, 0x4026262626262626, 0x4027272727272727, 0x4028282828282828,
+    0x4029292929292929, 0x4030303030303030, 0x4031313131313131, 0x2020202020202000,
+    0x2020202020202001, 0x2121212121212100, 0x2121212121212101, 0x2222222222222200,
+    0x2222222222222201, 0x2323232323232300, 0x2323232323232301, 0x2424242424242400,
+    0x2424242424242401, 0x2525252525252500, 0x2525252525252501, 0x2626262626262600,
+    0x2626262626262601, 0x2727272727272700, 0x2727272727272701, 0x2828282828282800,
+    0x2828282828282801, 0x2929292929292900, 0x2929292929292901, 0x3030303030303000,
+    0x3030303030303001, 0x3131313131313100, 0x3131313131313101, 0x12345678,
+    0x00a5c000, 0x03 /* round toward minus infinity */};
+static const uint64_t fill_coroutine[] = {
+    1, 0, 0xc2c2c2c2c2c2c2c2, 0xa0a0a0a0a0a0a0a0,
+    0xa1a1a1a1a1a1a1a1, 0xa2a2a2a2a2a2a2a2, 0xa3a3a3a3a3a3a3a3, 0xa4a4a4a4a4a4a4a4,
+    0xa5a5a5a5a5a5a5a5, 0xa6a6a6a6a6a6a6a6, 0xa7a7a7a7a7a7a7a7, 0xa8a8a8a8a8a8a8a8,
+    0xa9a9a9a9a9a9a9a9, 0xaaaaaaaaaaaaaaaa, 0xabababababababab, 0xacacacacacacacac,
+    0xadadadadadadadad, 0xaeaeaeaeaeaeaeae, 0xafafafafafafafaf, 0xb0b0b0b0b0b0b0b0,
+    0xb1b1b1b1b1b1b1b1, 0xc0d0d0d0d0d0d0d0, 0xc0d1d1d1d1d1d1d1, 0xc0d2d2d2d2d2d2d2,
+    0xc0d3d3d3d3d3d3d3, 0xc0d4d4d4d4d4d4d4, 0xc0d5d5d5d5d5d5d5, 0xc0d6d6d6d6d6d6d6,
+    0xc0d7d7d7d7d7d7d7, 0xc0d8d8d8d8d8d8d8, 0xc0d9d9d9d9d9d9d9, 0xc0dadadadadadada,
+    0xc0dbdbdbdbdbdbdb, 0xc0dcdcdcdcdcdcdc, 0xc0dddddddddddddd, 0xc0dedededededede,
+    0xc0dfdfdfdfdfdfdf, 0xc0e0e0e0e0e0e0e0, 0xc0e1e1e1e1e1e1e1, 0x94949494949494f0,
+    0x94949494949494f1, 0x95959595959595f0, 0x95959595959595f1, 0x96969696969696f0,
+    0x96969696969696f1, 0x97979797979797f0, 0x97979797979797f1, 0x98989898989898f0,
+    0x98989898989898f1, 0x99999999999999f0, 0x99999999999999f1, 0x9a9a9a9a9a9a9af0,
+    0x9a9a9a9a9a9a9af1, 0x9b9b9b9b9b9b9bf0, 0x9b9b9b9b9b9b9bf1, 0x9c9c9c9c9c9c9cf0,
+    0x9c9c9c9c9c9c9cf1, 0x9d9d9d9d9d9d9df0, 0x9d9d9d9d9d9d9df1, 0x9e9e9e9e9e9e9ef0,
+    0x9e9e9e9e9e9e9ef1, 0x9f9f9f9f9f9f9ff0, 0x9f9f9f9f9f9f9ff1, 0x8badf00d,
+    0x005a3000, 0x26 /* underflow trap enabled, non-IEEE mode, round toward plus infinity */};
 #else
 #error "test_registers: no register table for this architecture"
 #endif
@@ -289,9 +381,10 @@ static void test_rounding_mode_is_per_context(void **state)
     assert_int_equal(coro_destroy(co), CORO_OK);
 }
 
-#if defined(__riscv)
-/* The fcsr policy of src/arch/riscv64.S: the accrued exception flags belong to
- * the thread, so a flag raised on either side of a switch is seen on the
+#if defined(__riscv) || defined(__s390x__) || defined(__powerpc64__)
+/* The fcsr policy of src/arch/riscv64.S (and the FPC and FPSCR policies of
+ * s390x.S and ppc64_elfv2.S): the
+ * accrued exception flags belong to the thread, so a flag raised on either side of a switch is seen on the
  * other, also when the switch rewrites frm (the two sides round differently). */
 static void *raise_inexact_entry(void *value)
 {
@@ -326,7 +419,7 @@ int main(void)
         cmocka_unit_test(test_every_callee_saved_register_survives),
         cmocka_unit_test(test_switch_passes_values),
         cmocka_unit_test(test_rounding_mode_is_per_context),
-#if defined(__riscv)
+#if defined(__riscv) || defined(__s390x__) || defined(__powerpc64__)
         cmocka_unit_test(test_exception_flags_follow_the_thread),
 #endif
     };

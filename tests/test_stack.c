@@ -217,7 +217,14 @@ static void test_guard_is_adjacent(void **state)
     size_t page = (size_t)sysconf(_SC_PAGESIZE);
     assert_true(walked >= stack_size - 1024);
     assert_true(walked <= stack_size + 2 * page);
+#if defined(__s390x__)
+    /* z/Architecture reports the page of a translation fault, not the byte
+     * (the translation-exception identification holds no byte offset), so
+     * Linux's si_addr there is page-aligned. */
+    assert_int_equal(walk_record[WALK_FAULT], (walk_record[WALK_DEEPEST] - 512) & ~(uintptr_t)(page - 1));
+#else
     assert_int_equal(walk_record[WALK_FAULT], walk_record[WALK_DEEPEST] - 512);
+#endif
     assert_int_equal(walk_record[WALK_FAULT_IN_GUARD], 1);
     munmap((void *)walk_record, 4096);
 }

@@ -81,6 +81,7 @@
  * changes it.
  */
 #include "../arch.h"
+#include "asm.h"
 
 #if !defined(_CALL_ELF) || _CALL_ELF != 2
 #error "ppc64_elfv2.S: this switch follows the ELF V2 ABI only"
@@ -108,11 +109,8 @@
     .abiversion 2
     .text
 
-    .globl  coro_arch_switch
-    .hidden coro_arch_switch
-    .type   coro_arch_switch, @function
     .p2align 4
-coro_arch_switch:
+    FUNCTION coro_arch_switch
     .cfi_startproc
     mflr    %r0
     mfcr    %r12
@@ -312,13 +310,10 @@ coro_arch_switch:
     mr      %r3, %r5
     blr
     .cfi_endproc
-    .size   coro_arch_switch, .-coro_arch_switch
+    END_FUNCTION coro_arch_switch
 
-    .globl  coro_arch_make
-    .hidden coro_arch_make
-    .type   coro_arch_make, @function
     .p2align 4
-coro_arch_make:
+    FUNCTION coro_arch_make
     .cfi_startproc
 0:  addis   %r2, %r12, .TOC.-0b@ha
     addi    %r2, %r2, .TOC.-0b@l
@@ -347,7 +342,7 @@ coro_arch_make:
     std     %r9, LR_SLOT(%r3)
     blr
     .cfi_endproc
-    .size   coro_arch_make, .-coro_arch_make
+    END_FUNCTION coro_arch_make
 
 /*
  * The first switch into a coroutine returns here with the value in r3,
@@ -355,9 +350,8 @@ coro_arch_make:
  * The undefined return address ends DWARF walks (gdb, _Unwind_Backtrace)
  * here; the back chain ends glibc's backtrace().
  */
-    .type   coro_arch_trampoline, @function
     .p2align 4
-coro_arch_trampoline:
+    LOCAL_FUNCTION coro_arch_trampoline
     .cfi_startproc
     .cfi_undefined 65
     mr      %r12, %r14
@@ -366,6 +360,6 @@ coro_arch_trampoline:
     bctrl
     trap
     .cfi_endproc
-    .size   coro_arch_trampoline, .-coro_arch_trampoline
+    END_FUNCTION coro_arch_trampoline
 
-    .section .note.GNU-stack, "", @progbits
+    NO_EXECUTABLE_STACK

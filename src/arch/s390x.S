@@ -65,6 +65,7 @@
  *    written keeps the current ones.
  */
 #include "../arch.h"
+#include "asm.h"
 
 #if CORO_ARCH_FRAME_SIZE != 232
 #error "s390x.S: CORO_ARCH_FRAME_SIZE does not match the frame drawn above"
@@ -80,11 +81,8 @@
 
     .text
 
-    .globl  coro_arch_switch
-    .hidden coro_arch_switch
-    .type   coro_arch_switch, @function
     .p2align 3
-coro_arch_switch:
+    FUNCTION coro_arch_switch
     .cfi_startproc
     stmg    %r6, %r14, 48(%r15)
     .cfi_offset %r6, -112
@@ -146,13 +144,10 @@ coro_arch_switch:
     lgr     %r2, %r4
     br      %r14
     .cfi_endproc
-    .size   coro_arch_switch, .-coro_arch_switch
+    END_FUNCTION coro_arch_switch
 
-    .globl  coro_arch_make
-    .hidden coro_arch_make
-    .type   coro_arch_make, @function
     .p2align 3
-coro_arch_make:
+    FUNCTION coro_arch_make
     .cfi_startproc
     /* The trampoline runs once the switch's own part is popped, with r15
      * at the fresh register save area: 160 bytes below the 16-byte aligned
@@ -168,7 +163,7 @@ coro_arch_make:
     stg     %r1, GPR_SLOTS + 64(%r2)
     br      %r14
     .cfi_endproc
-    .size   coro_arch_make, .-coro_arch_make
+    END_FUNCTION coro_arch_make
 
 /*
  * The first switch into a coroutine returns here with the value in r2,
@@ -177,9 +172,8 @@ coro_arch_make:
  * unwinder, as gdb does: the undefined return address ends the coroutine's
  * stack here for both.
  */
-    .type   coro_arch_trampoline, @function
     .p2align 3
-coro_arch_trampoline:
+    LOCAL_FUNCTION coro_arch_trampoline
     .cfi_startproc
     .cfi_undefined %r14
     lgr     %r3, %r7
@@ -187,6 +181,6 @@ coro_arch_trampoline:
     /* Opcode 0 is no instruction: SIGILL if start ever returns. */
     .short  0
     .cfi_endproc
-    .size   coro_arch_trampoline, .-coro_arch_trampoline
+    END_FUNCTION coro_arch_trampoline
 
-    .section .note.GNU-stack, "", @progbits
+    NO_EXECUTABLE_STACK

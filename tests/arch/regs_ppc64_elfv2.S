@@ -26,6 +26,7 @@
  * between. Vector registers move to and from the arrays with lxvd2x and
  * stxvd2x, which need no alignment and undo each other's element order.
  */
+#include "arch/asm.h"
 
 /* Own frame: the 32-byte header the switch writes LR and CR into (0-31),
  * r14-r31 (32-175), f14-f31 (176-319), v20-v31 (320-511), VRSAVE (512),
@@ -53,10 +54,8 @@
 
     .abiversion 2
     .text
-    .globl  regs_switch
-    .type   regs_switch, @function
     .p2align 4
-regs_switch:
+    FUNCTION regs_switch
     .cfi_startproc
     mflr    %r0
     mfcr    %r12
@@ -204,12 +203,12 @@ regs_switch:
     ld      %r0, AT_LR(%r6)
     cmpdi   %r0, 0
     bne     .Lcall_from_site_1
-    bl      coro_arch_switch
+    bl      C_SYMBOL(coro_arch_switch)
     nop
     li      %r0, 0
     b       .Lrecord
 .Lcall_from_site_1:
-    bl      coro_arch_switch
+    bl      C_SYMBOL(coro_arch_switch)
     nop
     li      %r0, 1
 
@@ -362,6 +361,6 @@ regs_switch:
     mtcrf   0x38, %r12
     blr
     .cfi_endproc
-    .size   regs_switch, .-regs_switch
+    END_FUNCTION regs_switch
 
-    .section .note.GNU-stack, "", @progbits
+    NO_EXECUTABLE_STACK

@@ -23,6 +23,7 @@
  * The arrays hold 64-bit numbers, big-endian: a 32-bit FPC sits in the
  * second word of its entry.
  */
+#include "arch/asm.h"
 
 /* Own frame: the register save area the switch writes into (0-159), f8-f15
  * (160-223), FPC (224), seen (232), r15 before the call (240). */
@@ -40,10 +41,8 @@
 #define AT_FPC 144
 
     .text
-    .globl  regs_switch
-    .type   regs_switch, @function
     .p2align 3
-regs_switch:
+    FUNCTION regs_switch
     .cfi_startproc
     stmg    %r6, %r15, 48(%r15)
     .cfi_offset %r14, -48
@@ -75,11 +74,11 @@ regs_switch:
 
     ltg     %r0, AT_R14(%r5)
     jne     .Lcall_from_site_1
-    brasl   %r14, coro_arch_switch
+    brasl   %r14, C_SYMBOL(coro_arch_switch)
     lghi    %r0, 0
     j       .Lrecord
 .Lcall_from_site_1:
-    brasl   %r14, coro_arch_switch
+    brasl   %r14, C_SYMBOL(coro_arch_switch)
     lghi    %r0, 1
 
 .Lrecord:
@@ -115,6 +114,6 @@ regs_switch:
     lmg     %r6, %r15, 48(%r15)
     br      %r14
     .cfi_endproc
-    .size   regs_switch, .-regs_switch
+    END_FUNCTION regs_switch
 
-    .section .note.GNU-stack, "", @progbits
+    NO_EXECUTABLE_STACK

@@ -441,8 +441,10 @@ static void test_guarded_arena_is_one_mapping(void **state)
     struct coro_options opts = {.arena = arena};
     for (int i = 0; i < COUNT; i++)
         assert_int_equal(coro_create(&live[i], yielder, &opts), CORO_OK);
+    /* One for the arena; a few more for what a sanitizer's allocator maps
+     * meanwhile; 2,000 guards split nothing. */
     if (!BUILT_WITH_TSAN_VALUE)
-        assert_true(mapping_count() <= before + 1);
+        assert_true(mapping_count() <= before + 8);
     for (int i = 0; i < COUNT; i += 199)
         assert_int_equal(pages_down_to_guard(live[i], 16), pages_down_to_guard(live[0], 16));
     assert_true(pages_down_to_guard(live[0], 16) * page_size() >= 16 * 1024);

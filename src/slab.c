@@ -60,6 +60,20 @@
 static pthread_once_t detect_once = PTHREAD_ONCE_INIT;
 static int markers_in_use;
 
+static pthread_mutex_t slab_lock = PTHREAD_MUTEX_INITIALIZER;
+
+/* fork() while another thread holds the slabs' lock would leave the child
+ * a lock nobody can release: it is taken across the fork instead. */
+static void lock_for_fork(void)
+{
+    pthread_mutex_lock(&slab_lock);
+}
+
+static void unlock_after_fork(void)
+{
+    pthread_mutex_unlock(&slab_lock);
+}
+
 /* A kernel that does not know the advice answers EINVAL; a user-mode
  * emulator may answer 0 and do nothing. So the probe checks that the marker
  * really guards: populating a guard page must fail with EFAULT. */
@@ -79,7 +93,8 @@ static void detect(void)
 {
     int saved_errno = errno;
     const char *forced = getenv("LIBCORO_GUARD");
-    markers_in_use = !(forced != NULL && strcmp(forced, "mprotect") == 0) && kernel_installs_markers();
+    markers_in_use = !(forced != NULL && strcmp(forced, "mprotect") == 0) && kernel_installs_markers()
+                     && pthread_atfork(lock_for_fork, unlock_after_fork, unlock_after_fork) == 0;
     errno = saved_errno;
 }
 
@@ -110,7 +125,6 @@ struct slab {
     uint32_t free_slots[];  /* indices of slots given back, used as a stack */
 };
 
-static pthread_mutex_t slab_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct slab *with_room;  /* slabs with a free or never-carved slot */
 static struct slab *spare;      /* an empty slab, kept for the next one needed */
 

@@ -299,8 +299,10 @@ void coro_slab_unmap(const struct coro_stack *stack)
         return;
     }
     /* The slot is still this caller's alone: its pages go before it is
-     * listed as free. The marker below stays. */
-    coro_stack_discard(stack->bottom, (size_t)((char *)stack->top - (char *)stack->bottom));
+     * listed as free. The marker below stays. (The slot's end, not
+     * stack->top, which the core may have lowered to its control block.) */
+    char *slot_end = (char *)stack->mapping + stack->mapping_size;
+    coro_stack_discard(stack->bottom, (size_t)(slot_end - (char *)stack->bottom));
 
     struct slab *slab = (struct slab *)((uintptr_t)stack->mapping & ~(uintptr_t)(CORO_SLAB_BYTES - 1));
     pthread_mutex_lock(&slab_lock);

@@ -7,6 +7,10 @@
  * Prints median and minimum ns per create+destroy over the repetitions, and
  * the median's ratio to libcoro's pooled path.
  *
+ * "fresh" keeps up to 1,000 coroutines alive with the pool off, so that every
+ * create takes a stack the system just gave: run it also with
+ * LIBCORO_GUARD=mprotect to compare guard markers with mprotect'ed guards.
+ *
  * A second group resumes the coroutine once before destroying it, touching
  * --touch bytes of its stack, with and without madvise of the dirtied pages
  * at destroy: the measurement behind the pool not dropping pages by default.
@@ -31,6 +35,7 @@
 #endif
 
 #include "coro.h"
+#include "slab.h" /* which guards this process uses, for the heading */
 
 #if defined(HAVE_BOOST_CONTEXT)
 /* Boost.Context's C-linkage core (boost/context/detail/fcontext.hpp),
@@ -85,6 +90,32 @@ static void libcoro_unpooled(size_t iterations)
 {
     coro_pool_set_limits(0, 0);
     libcoro_pooled(iterations);
+    coro_pool_set_limits(CORO_POOL_MAX_STACKS_DEFAULT, CORO_POOL_MAX_BYTES_DEFAULT);
+}
+
+/* Coroutines that stay alive a while, as many long-lived ones are made:
+ * batches of FRESH_BATCH created with the pool off, then all destroyed.
+ * Every create gets a stack no coroutine used since it was last returned
+ * to the system: a new mapping and guard (mmap + mprotect), or, with guard
+ * markers, a slab's slot (its marker installed unless its slab kept it). */
+#define FRESH_BATCH 1000
+
+static void libcoro_fresh(size_t iterations)
+{
+    static coro *live[FRESH_BATCH];
+    struct coro_options opts = {.stack_size = stack_size};
+    coro_pool_set_limits(0, 0);
+    for (size_t done = 0; done < iterations;) {
+        size_t batch = iterations - done < FRESH_BATCH ? iterations - done : FRESH_BATCH;
+        for (size_t i = 0; i < batch; i++) {
+            int result = coro_create(&live[i], idle_entry, &opts);
+            if (result != CORO_OK)
+                fail("coro_create", result);
+        }
+        for (size_t i = 0; i < batch; i++)
+            coro_destroy(live[i]);
+        done += batch;
+    }
     coro_pool_set_limits(CORO_POOL_MAX_STACKS_DEFAULT, CORO_POOL_MAX_BYTES_DEFAULT);
 }
 
@@ -223,6 +254,7 @@ struct implementation {
 static struct implementation implementations[] = {
     {"libcoro pooled (guard page)", libcoro_pooled, 1, 0, NULL},
     {"libcoro unpooled (guard page)", libcoro_unpooled, 200, 0, NULL},
+    {"libcoro fresh, batches of 1000", libcoro_fresh, 200, 0, NULL},
     {"libcoro arena (no guard)", libcoro_arena, 1, 0, NULL},
 #if defined(HAVE_BOOST_CONTEXT)
     {"boost make_fcontext (malloc)", boost_fcontext, 1, 0, NULL},
@@ -334,6 +366,8 @@ int main(int argc, char **argv)
     printf("; ucontext skipped (no makecontext)");
 #endif
     printf("; resume dirties %zu bytes\n", touch_bytes);
+    printf("guards: %s\n", coro_slab_markers() ? "page-table markers, stacks carved from slabs (MADV_GUARD_INSTALL)"
+                                                : "mprotect, a mapping per stack (LIBCORO_GUARD=mprotect, or no MADV_GUARD_INSTALL)");
     for (int group = 0; group < 2; group++) {
         if (base[group] == 0)
             continue;

@@ -70,15 +70,32 @@ enum coro_result {
     CORO_EBUSY     /* an arena still holds live coroutines */
 };
 
-/* CORO_ENOMEM and the mapping limit. Every guarded stack costs the kernel
- * two memory mappings (the guard and the stack). Linux caps mappings per
- * process at vm.max_map_count, 65530 by default, so about 32,000 guarded
- * coroutines can live at once, whatever the memory free; past that,
- * coro_create() returns CORO_ENOMEM. The two ways out: raise the limit
- * (sysctl vm.max_map_count=N, about two per coroutine plus the program's
- * own), or give up the guard for the many: a coro_arena with CORO_NO_GUARD
- * holds any number of stacks in one mapping, and caller-supplied stacks
- * (coro_options.stack) cost no mapping at all. */
+/* CORO_ENOMEM and the mapping limit. Linux caps memory mappings per
+ * process at vm.max_map_count, 65530 by default. Which guards a process
+ * uses is decided once, at its first stack:
+ *
+ *   Linux 6.13 and later  a guard is a page-table marker inside an ordinary
+ *                         mapping (madvise(MADV_GUARD_INSTALL)): it costs
+ *                         no mapping and no memory, and library stacks are
+ *                         carved from shared 64 MiB slabs (8 MiB on 32-bit
+ *                         targets), so a million guarded coroutines live in
+ *                         a few hundred mappings. CORO_ENOMEM then means
+ *                         out of memory or address space.
+ *   older kernels, other  a guard is an mprotect'ed region that splits its
+ *   systems               mapping: every guarded stack costs two mappings,
+ *                         so about 32,000 guarded coroutines can live at
+ *                         once, whatever the memory free; past that,
+ *                         coro_create() returns CORO_ENOMEM. The ways out:
+ *                         raise the limit (sysctl vm.max_map_count=N, about
+ *                         two per coroutine plus the program's own), or
+ *                         give up the guard for the many: a coro_arena with
+ *                         CORO_NO_GUARD holds any number of stacks in one
+ *                         mapping, and caller-supplied stacks
+ *                         (coro_options.stack) cost no mapping at all.
+ *
+ * The environment variable LIBCORO_GUARD=mprotect, set before the first
+ * coroutine is created, forces the second path (for testing both on one
+ * machine); any other value, or none, lets the kernel decide. */
 
 /* Usable stack bytes a coroutine is given when the options say nothing. The
  * memory is reserved, not committed (on Windows it is committed, which
@@ -100,7 +117,8 @@ struct coro_options {
     /* Usable stack bytes, rounded up to whole pages. 0: CORO_STACK_DEFAULT. */
     size_t stack_size;
     /* Bytes of inaccessible memory below the stack, rounded up to whole
-     * pages, so that an overflow faults instead of overwriting memory.
+     * pages, so that an overflow faults instead of overwriting memory
+     * (address space only: see CORO_ENOMEM for what a guard costs).
      * 0: one page. CORO_NO_GUARD: none. Windows adds 32 KiB of committed
      * stack on top of a guard, where an overflow's exception is delivered
      * (see coro_install_overflow_handler()). */
@@ -269,10 +287,11 @@ CORO_API void coro_pool_usage(size_t *stacks, size_t *bytes);
  * each. But an overflow then silently overwrites the stack below, and the
  * top of every stack holds its coroutine's control block: size the stacks
  * with room to spare. With a guard (0: one page, as everywhere) each stack
- * gets its guard page the first time it is used, which splits the mapping:
- * two mappings per stack, as many as separately mapped stacks, so the limit
- * applies again; what remains is one system call at first use instead of
- * three, and no unmapping at destroy.
+ * gets its guard the first time it is used: on Linux 6.13 and later a
+ * page-table marker, and the arena stays one mapping; elsewhere an
+ * mprotect that splits the mapping (two mappings per stack, as many as
+ * separately mapped stacks, so the limit applies again). Either way one
+ * system call at first use, and none at destroy.
  *
  * An arena is not thread-safe: create and destroy its coroutines on one
  * thread at a time (the coroutines themselves may run on any thread).

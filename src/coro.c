@@ -557,10 +557,10 @@ const char *coro_strerror(int result)
     case CORO_ETHREAD: return "a thread's own context cannot be resumed, destroyed or entered from another thread";
     case CORO_ESTACK: return "stack smaller than CORO_STACK_MIN";
     case CORO_ENOMEM:
-        return "out of memory, or the kernel refused another mapping (each guarded stack takes two; "
-               "Linux allows vm.max_map_count, 65530 by default, about 32,000 guarded coroutines): "
-               "raise vm.max_map_count, or use unguarded stacks (a coro_arena with CORO_NO_GUARD, "
-               "or caller-supplied stacks)";
+        return "out of memory or address space, or the kernel refused another mapping (before Linux 6.13, "
+               "or with LIBCORO_GUARD=mprotect, each guarded stack takes two; Linux allows vm.max_map_count, "
+               "65530 by default, about 32,000 guarded coroutines): raise vm.max_map_count, or use unguarded "
+               "stacks (a coro_arena with CORO_NO_GUARD, or caller-supplied stacks)";
     case CORO_EBUSY: return "arena still holds live coroutines";
     }
     return "unknown libcoro result";

@@ -1,8 +1,10 @@
-/* Guarded stacks for POSIX systems: mmap, with an mprotect'ed guard; thread
- * exit through a pthread key. */
+/* Guarded stacks for POSIX systems: mmap, with an mprotect'ed guard, or,
+ * where the kernel has guard markers, carved from slabs (src/slab.c);
+ * thread exit through a pthread key. */
 #define _DEFAULT_SOURCE /* MAP_ANONYMOUS, MAP_NORESERVE, MAP_STACK, madvise under -std=c11 */
 
 #include "stack.h"
+#include "slab.h"
 
 #include <pthread.h>
 #include <stdatomic.h>
@@ -60,6 +62,8 @@ int coro_stack_map(struct coro_stack *stack, size_t usable, size_t guard)
     size_t usable_bytes, guard_bytes;
     if (!coro_stack_round(usable, guard, &usable_bytes, &guard_bytes))
         return CORO_ENOMEM;
+    if (coro_slab_markers())
+        return coro_slab_map(stack, usable_bytes, guard_bytes);
     size_t total = usable_bytes + guard_bytes;
 
     void *mapping = coro_stack_reserve(total);
@@ -78,6 +82,12 @@ int coro_stack_map(struct coro_stack *stack, size_t usable, size_t guard)
 
 void coro_stack_unmap(const struct coro_stack *stack)
 {
+    /* Markers in use now means in use when the stack was mapped: the choice
+     * is made once per process. */
+    if (coro_slab_markers()) {
+        coro_slab_unmap(stack);
+        return;
+    }
     munmap(stack->mapping, stack->mapping_size);
 }
 
@@ -98,6 +108,8 @@ void coro_stack_release(void *memory, size_t size)
 
 int coro_stack_protect(void *memory, size_t size)
 {
+    if (coro_slab_markers())
+        return coro_slab_guard(memory, size);
     return !CORO_INJECTED_FAILURE() && mprotect(memory, size, PROT_NONE) == 0 ? CORO_OK : CORO_ENOMEM;
 }
 

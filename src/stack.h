@@ -13,7 +13,8 @@
 /* One stack. Stacks grow down on every target libcoro supports, so the
  * guard region, when there is one, lies below bottom. */
 struct coro_stack {
-    void *mapping;       /* what the library mapped, guard included; NULL when the caller owns the memory */
+    void *mapping;       /* what the library mapped, guard included (a slot of a slab, src/slab.h,
+                          * or of an arena); NULL when the caller owns the memory */
     size_t mapping_size;
     void *bottom;        /* lowest usable address */
     void *top;           /* one past the highest usable address */
@@ -52,11 +53,14 @@ static inline int coro_stack_round(size_t usable, size_t guard, size_t *usable_b
 /* Maps at least usable bytes of read-write stack with guard bytes of no
  * access below it, both rounded up to pages. Nothing is touched: POSIX
  * reserves address space only; Windows commits the usable part (see
- * stack_win32.c), which still makes no page resident. Returns CORO_OK or
- * CORO_ENOMEM, leaving nothing mapped on failure. */
+ * stack_win32.c), which still makes no page resident. Where guard markers
+ * are in use (src/slab.h) the stack is a slot of a shared slab, its guard a
+ * marker. Returns CORO_OK or CORO_ENOMEM, leaving nothing mapped on
+ * failure. */
 int coro_stack_map(struct coro_stack *stack, size_t usable, size_t guard);
 
-/* Returns a mapped stack to the system. */
+/* Returns a mapped stack to the system (a slab's slot: its pages, and the
+ * slab once empty). Thread-safe. */
 void coro_stack_unmap(const struct coro_stack *stack);
 
 /* Reserves size bytes (a multiple of the page size) of read-write memory
@@ -68,7 +72,8 @@ void coro_stack_release(void *memory, size_t size);
 
 /* Makes size bytes at memory (page-aligned) a guard: inaccessible, except
  * on Windows for the dispatch reserve at its top (see above). Returns CORO_OK or CORO_ENOMEM (on Linux, typically the mapping count
- * limit: the guard splits a mapping in two). */
+ * limit: the guard splits a mapping in two; not so where the guard is a
+ * page-table marker, see src/slab.h). */
 int coro_stack_protect(void *memory, size_t size);
 
 /* Drops the contents of size bytes at memory (page-aligned): the pages stop

@@ -18,6 +18,7 @@
 #include <psapi.h>
 #else
 #include <signal.h>
+#include <errno.h>
 #include <fcntl.h>
 #include <sys/mman.h>
 #include <sys/wait.h>
@@ -148,6 +149,21 @@ static int parse_hex(const char **text, uintptr_t *value)
     return digits > 0;
 }
 
+/* Whether the page at address is a guard marker inside an accessible
+ * mapping (madvise(MADV_GUARD_INSTALL), Linux 6.13): populating such a page
+ * fails with EFAULT, where an ordinary page is populated. Async-signal-safe. */
+static int is_guard_marker(uintptr_t address)
+{
+#if defined(__linux__)
+    size_t page_size = (size_t)sysconf(_SC_PAGESIZE);
+    void *page = (void *)(address & ~(uintptr_t)(page_size - 1));
+    return madvise(page, page_size, 23 /* MADV_POPULATE_WRITE */) != 0 && errno == EFAULT;
+#else
+    (void)address;
+    return 0;
+#endif
+}
+
 static void record_fault(int signal_number, siginfo_t *info, void *context)
 {
     (void)signal_number;
@@ -167,7 +183,7 @@ static void record_fault(int signal_number, siginfo_t *info, void *context)
         const char *p = line;
         if (parse_hex(&p, &start) && *p++ == '-' && parse_hex(&p, &end) && *p++ == ' ' &&
             fault >= start && fault < end) {
-            walk_record[WALK_FAULT_IN_GUARD] = p[0] == '-' && p[1] == '-' && p[2] == '-';
+            walk_record[WALK_FAULT_IN_GUARD] = (p[0] == '-' && p[1] == '-' && p[2] == '-') || is_guard_marker(fault);
             listed = 1;
         }
         while (*line != '\0' && *line++ != '\n') {

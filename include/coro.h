@@ -70,6 +70,16 @@ enum coro_result {
     CORO_EBUSY     /* an arena still holds live coroutines */
 };
 
+/* C++ exceptions. Every context has its own C++ exception state: the stack
+ * of exceptions being handled (std::current_exception(), `throw;`) and the
+ * count in flight (std::uncaught_exceptions()), which the C++ runtime keeps
+ * per thread (__cxa_get_globals(), Itanium C++ ABI). The switch exchanges
+ * them whenever the program has a C++ runtime (not on Windows), so a
+ * coroutine may yield inside a catch block or in a destructor run by
+ * unwinding, and may move between threads meanwhile. An exception must not
+ * leave a coroutine's entry function. A coroutine destroyed while suspended
+ * inside a catch block never frees that exception. */
+
 /* CORO_ENOMEM and the mapping limit. Every guarded stack costs the kernel
  * two memory mappings (the guard and the stack). Linux caps mappings per
  * process at vm.max_map_count, 65530 by default, so about 32,000 guarded

@@ -199,9 +199,37 @@ static inline void sanitizer_stack_created(struct coro *co)
     (void)co;
 }
 
+#if defined(CORO_ASAN)
+/* With detect_stack_use_after_return, ASan keeps the frames that have
+ * addressable locals on a fake stack, one per context, and the switch
+ * saves a suspended coroutine's in asan_fake_stack. A coroutine that ended
+ * freed its own at its last switch; one destroyed while suspended still
+ * holds it, megabytes of address space. The public interface frees a fake
+ * stack only when its context leaves for good (start_switch_fiber with
+ * NULL), so the destroying context enters the dying one in ASan's books
+ * alone, without moving the stack pointer: it saves its own fake stack,
+ * adopts the dying one's, leaves it for good, and takes its own back. The
+ * stack bounds ASan reports at the first finish are the caller's own. */
+static void asan_release_fake_stack(struct coro *co)
+{
+    if (co->status == CORO_DEAD || co->asan_fake_stack == NULL)
+        return;
+    void *own_fake_stack;
+    const void *own_bottom;
+    size_t own_size;
+    __sanitizer_start_switch_fiber(&own_fake_stack, co->stack.bottom,
+                                   (size_t)((char *)co->stack.top - (char *)co->stack.bottom));
+    __sanitizer_finish_switch_fiber(co->asan_fake_stack, &own_bottom, &own_size);
+    __sanitizer_start_switch_fiber(NULL, own_bottom, own_size);
+    __sanitizer_finish_switch_fiber(own_fake_stack, NULL, NULL);
+    co->asan_fake_stack = NULL;
+}
+#endif
+
 static inline void sanitizer_stack_destroyed(struct coro *co)
 {
 #if defined(CORO_ASAN)
+    asan_release_fake_stack(co);
     /* Frames that never returned (a coroutine destroyed while suspended,
      * and coro_start in every coroutine) leave poisoned redzones in the
      * shadow; the next stack mapped at this address must start clean. */

@@ -172,7 +172,17 @@ CORO_API int coro_transfer(coro *target, void *value, void **result);
 CORO_API enum coro_status coro_status(const coro *co);
 
 /* The context running on the calling thread: a coroutine, or the thread's
- * own context when no coroutine runs. Never NULL. */
+ * own context when no coroutine runs. Never NULL.
+ *
+ * In a signal handler (on a thread that has used libcoro before):
+ * coro_running(), coro_thread(), coro_inside(), coro_status(), coro_name()
+ * and coro_user_data() only read memory and may be called. coro_running()
+ * is the context the signal interrupted, except while the thread is inside
+ * coro_resume(), coro_yield() or coro_transfer(), or a coroutine's entry is
+ * returning: there it may already be the context being switched to while
+ * the stack is still the one being left, because the running context is
+ * recorded before the stack pointer moves. It is always one of those two.
+ * No other call of this library may be made from a signal handler. */
 CORO_API coro *coro_running(void);
 
 /* The calling thread's own context: the stack the thread started on. It can

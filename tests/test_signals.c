@@ -19,6 +19,7 @@
 #include <cmocka.h>
 
 #include "coro.h"
+#include "sanitizer_build.h"
 
 static _Alignas(64) char coroutine_stack[64 * 1024];
 static coro *coroutine;
@@ -76,6 +77,13 @@ static void *ping(void *value)
 static void test_running_in_signal_handler_during_switches(void **state)
 {
     (void)state;
+    if (BUILT_WITH_TSAN_VALUE) {
+        /* TSan holds asynchronous signals back until the thread enters one
+         * of its interceptors: no handler would run inside a switch, and
+         * this loop calls none. */
+        print_message("not run under ThreadSanitizer\n");
+        skip();
+    }
     thread_context = coro_thread();
     struct coro_options options = {.stack = coroutine_stack, .stack_size = sizeof coroutine_stack};
     assert_int_equal(coro_create(&coroutine, ping, &options), CORO_OK);
@@ -99,6 +107,9 @@ static void test_running_in_signal_handler_during_switches(void **state)
 
     struct itimerval off = {{0, 0}, {0, 0}};
     setitimer(ITIMER_REAL, &off, NULL);
+    /* A SIGALRM may still be pending: ignoring it discards it, so that the
+     * previous disposition (by default, termination) never sees it. */
+    signal(SIGALRM, SIG_IGN);
     sigaction(SIGALRM, &previous, NULL);
     print_message("%lu round trips, %d signals: %d inside a switch, %d of them saw the context being entered "
                   "on the old stack\n",

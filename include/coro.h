@@ -70,6 +70,16 @@ enum coro_result {
     CORO_EBUSY     /* an arena still holds live coroutines */
 };
 
+/* C++ exceptions. Every context has its own C++ exception state: the stack
+ * of exceptions being handled (std::current_exception(), `throw;`) and the
+ * count in flight (std::uncaught_exceptions()), which the C++ runtime keeps
+ * per thread (__cxa_get_globals(), Itanium C++ ABI). The switch exchanges
+ * them whenever the program has a C++ runtime (not on Windows), so a
+ * coroutine may yield inside a catch block or in a destructor run by
+ * unwinding, and may move between threads meanwhile. An exception must not
+ * leave a coroutine's entry function. A coroutine destroyed while suspended
+ * inside a catch block never frees that exception. */
+
 /* CORO_ENOMEM and the mapping limit. Linux caps memory mappings per
  * process at vm.max_map_count, 65530 by default. Which guards a process
  * uses is decided once, at its first stack:
@@ -180,7 +190,17 @@ CORO_API int coro_transfer(coro *target, void *value, void **result);
 CORO_API enum coro_status coro_status(const coro *co);
 
 /* The context running on the calling thread: a coroutine, or the thread's
- * own context when no coroutine runs. Never NULL. */
+ * own context when no coroutine runs. Never NULL.
+ *
+ * In a signal handler (on a thread that has used libcoro before):
+ * coro_running(), coro_thread(), coro_inside(), coro_status(), coro_name()
+ * and coro_user_data() only read memory and may be called. coro_running()
+ * is the context the signal interrupted, except while the thread is inside
+ * coro_resume(), coro_yield() or coro_transfer(), or a coroutine's entry is
+ * returning: there it may already be the context being switched to while
+ * the stack is still the one being left, because the running context is
+ * recorded before the stack pointer moves. It is always one of those two.
+ * No other call of this library may be made from a signal handler. */
 CORO_API coro *coro_running(void);
 
 /* The calling thread's own context: the stack the thread started on. It can

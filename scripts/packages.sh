@@ -26,7 +26,8 @@ need_packages() {
 BUILD_PACKAGES=(gcc libc6-dev meson ninja-build pkg-config)
 
 # What the test suite needs beyond a build.
-TEST_PACKAGES=(libcmocka-dev python3 gdb valgrind)
+# (g++ builds the C++ exception test, tests/test_cxx_exceptions.cpp.)
+TEST_PACKAGES=(libcmocka-dev python3 gdb valgrind g++)
 
 # The peers the benchmarks compare libcoro with.
 BENCH_PACKAGES=(libboost-context-dev libpcl1-dev valgrind gnuplot-nox)

@@ -18,6 +18,7 @@
 
 #include "arch.h"
 #include "compiler.h"
+#include "cxx_eh.h"
 #include "overflow.h"
 #include "pool.h"
 #include "stack.h"
@@ -81,6 +82,7 @@ struct coro {
     unsigned valgrind_stack_id;
 #endif
     char name[CORO_NAME_MAX];
+    struct coro_cxx_eh_globals cxx_eh; /* its C++ exception globals while switched out (cxx_eh.h) */
 };
 
 _Static_assert(offsetof(struct coro, sp) == 0, "arch.h: a context's saved stack pointer comes first");
@@ -92,6 +94,11 @@ struct thread_state {
 #if defined(CORO_ASAN)
     struct coro *switching_from; /* the context that started the switch in progress */
 #endif
+    struct coro_cxx_eh_globals *cxx_eh_globals; /* the C++ runtime's for this thread; NULL: no C++ runtime */
+    /* What moves the stack pointer in a normal build (switch_stacks()):
+     * the arch switch, or switch_with_cxx_eh() in a program with a C++
+     * runtime. */
+    int (*switch_stacks)(void **save_sp, void *load_sp, intptr_t result);
 };
 
 static THREAD_LOCAL struct thread_state this_thread_state;
@@ -119,6 +126,8 @@ static NOINLINE struct thread_state *this_thread_after_switch(void)
     return t;
 }
 
+static int switch_with_cxx_eh(void **save_sp, void *load_sp, intptr_t result);
+
 static NOINLINE void thread_init(struct thread_state *t)
 {
     t->self.status = CORO_RUNNING;
@@ -127,6 +136,8 @@ static NOINLINE void thread_init(struct thread_state *t)
 #if defined(CORO_TSAN)
     t->self.tsan_fiber = __tsan_get_current_fiber();
 #endif
+    t->cxx_eh_globals = coro_cxx_eh_thread_globals();
+    t->switch_stacks = t->cxx_eh_globals != NULL ? switch_with_cxx_eh : coro_arch_switch_result;
     t->running = &t->self;
 }
 
@@ -169,9 +180,37 @@ static inline void sanitizer_stack_created(struct coro *co)
     (void)co;
 }
 
+#if defined(CORO_ASAN)
+/* With detect_stack_use_after_return, ASan keeps the frames that have
+ * addressable locals on a fake stack, one per context, and the switch
+ * saves a suspended coroutine's in asan_fake_stack. A coroutine that ended
+ * freed its own at its last switch; one destroyed while suspended still
+ * holds it, megabytes of address space. The public interface frees a fake
+ * stack only when its context leaves for good (start_switch_fiber with
+ * NULL), so the destroying context enters the dying one in ASan's books
+ * alone, without moving the stack pointer: it saves its own fake stack,
+ * adopts the dying one's, leaves it for good, and takes its own back. The
+ * stack bounds ASan reports at the first finish are the caller's own. */
+static void asan_release_fake_stack(struct coro *co)
+{
+    if (co->status == CORO_DEAD || co->asan_fake_stack == NULL)
+        return;
+    void *own_fake_stack;
+    const void *own_bottom;
+    size_t own_size;
+    __sanitizer_start_switch_fiber(&own_fake_stack, co->stack.bottom,
+                                   (size_t)((char *)co->stack.top - (char *)co->stack.bottom));
+    __sanitizer_finish_switch_fiber(co->asan_fake_stack, &own_bottom, &own_size);
+    __sanitizer_start_switch_fiber(NULL, own_bottom, own_size);
+    __sanitizer_finish_switch_fiber(own_fake_stack, NULL, NULL);
+    co->asan_fake_stack = NULL;
+}
+#endif
+
 static inline void sanitizer_stack_destroyed(struct coro *co)
 {
 #if defined(CORO_ASAN)
+    asan_release_fake_stack(co);
     /* Frames that never returned (a coroutine destroyed while suspended,
      * and coro_start in every coroutine) leave poisoned redzones in the
      * shadow; the next stack mapped at this address must start clean. */
@@ -231,6 +270,41 @@ static inline void sanitizer_switch_finish(struct coro *self)
     (void)self;
 }
 
+/*
+ * The C++ runtime's exception globals (cxx_eh.h) change hands at the stack
+ * switch, the one point every switch passes. A program without a C++
+ * runtime must not pay a test on every switch for them, so in a normal
+ * build the switch is reached through a pointer chosen once per thread: the
+ * arch switch itself, or switch_with_cxx_eh(), which swaps the globals and
+ * then tail-calls the arch switch. The indirect tail call costs one
+ * instruction more than the direct one (loading the pointer), where a test
+ * cost three (load, test, branch). Sanitizer builds swap inline instead:
+ * their switch is no tail call anyway, and a function entered between the
+ * sanitizer's fiber switch and the stack switch would be counted on the
+ * wrong fiber by TSan.
+ */
+static int switch_with_cxx_eh(void **save_sp, void *load_sp, intptr_t result)
+{
+    /* Called only by switch_stacks(): the context switched to is already
+     * the running one, and save_sp is the first field of the one left. */
+    struct thread_state *t = this_thread();
+    struct coro *from = (struct coro *)(void *)save_sp;
+    coro_cxx_eh_swap(t->cxx_eh_globals, &from->cxx_eh, &t->running->cxx_eh);
+    return coro_arch_switch_result(save_sp, load_sp, result);
+}
+
+/* Saves the running stack into `from` and continues `to`, which the caller
+ * has made the thread's running context. */
+static ALWAYS_INLINE int switch_stacks(struct thread_state *t, struct coro *from, struct coro *to, intptr_t result)
+{
+#if defined(CORO_ASAN) || defined(CORO_TSAN)
+    coro_cxx_eh_switch(t->cxx_eh_globals, &from->cxx_eh, &to->cxx_eh);
+    return coro_arch_switch_result(&from->sp, to->sp, result);
+#else
+    return t->switch_stacks(&from->sp, to->sp, result);
+#endif
+}
+
 /* Makes `to` the running context and switches to it. The caller has already
  * set `from`'s new status and both resumer links.
  *
@@ -251,7 +325,7 @@ static inline int switch_to(struct thread_state *t, struct coro *from, struct co
         *to->inbox = value;
     from->inbox = inbox;
     sanitizer_switch_start(t, from, to, 0);
-    int result = coro_arch_switch_result(&from->sp, to->sp, CORO_OK);
+    int result = switch_stacks(t, from, to, CORO_OK);
     sanitizer_switch_finish(from);
     return result;
 }
@@ -275,7 +349,7 @@ static NORETURN void coro_start(void *ignored, void *arg)
     if (to->inbox != NULL)
         *to->inbox = result;
     sanitizer_switch_start(t, self, to, 1);
-    coro_arch_switch(&self->sp, to->sp, NULL);
+    switch_stacks(t, self, to, 0);
 #if defined(__GNUC__)
     __builtin_trap();
 #endif
@@ -392,6 +466,7 @@ int coro_create(coro **out, coro_entry entry, const struct coro_options *opts)
         memcpy(co->name, opts->name, length);
     }
     co->name[length] = '\0';
+    coro_cxx_eh_init(&co->cxx_eh);
     sanitizer_stack_created(co);
     co->sp = coro_arch_make(co, stack.bottom, coro_start, co);
 #if defined(_WIN64)

@@ -27,6 +27,9 @@
 
 #include "coro.h"
 #include "sanitizer_build.h"
+#if defined(BUILT_WITH_ASAN)
+#include <sanitizer/asan_interface.h>
+#endif
 
 /* Linux 4.17 and later; elsewhere mmap takes the address as a hint, which
  * tells the same thing (see test_guard_is_adjacent's child). */
@@ -119,8 +122,10 @@ enum { WALK_TOP, WALK_DEEPEST, WALK_FAULT, WALK_FAULT_IN_GUARD };
 static void *walk_down_the_stack(void *value)
 {
     (void)value;
-    volatile unsigned char here = 0;
-    volatile unsigned char *p = &here;
+    /* The frame's own address, not a local's: with ASan's
+     * detect_stack_use_after_return, addressable locals live on a fake
+     * stack elsewhere. */
+    volatile unsigned char *p = (volatile unsigned char *)__builtin_frame_address(0);
     walk_record[WALK_TOP] = (uintptr_t)coro_running();
     for (;;) {
         p -= 512;
@@ -348,8 +353,10 @@ static int run_walk(void)
 static void *walk_down_the_stack(void *value)
 {
     (void)value;
-    volatile unsigned char here = 0;
-    volatile unsigned char *p = &here;
+    /* The frame's own address, not a local's: with ASan's
+     * detect_stack_use_after_return, addressable locals live on a fake
+     * stack elsewhere. */
+    volatile unsigned char *p = (volatile unsigned char *)__builtin_frame_address(0);
     walk_top = (uintptr_t)coro_running();
     for (;;) {
         p -= 512;
@@ -472,6 +479,14 @@ static void test_stacks_are_not_resident_until_used(void **state)
      * resident: the bound below is about stacks, not that. */
     print_message("not measured under ThreadSanitizer\n");
     skip();
+#endif
+#if defined(BUILT_WITH_ASAN)
+    /* With detect_stack_use_after_return=1 ASan gives each coroutine that
+     * ran a fake stack of its own, about 29 KiB resident: not stacks. */
+    if (__asan_get_current_fake_stack() != NULL) {
+        print_message("not measured with ASan's fake stacks\n");
+        skip();
+    }
 #endif
     enum { COUNT = 1000 };
     static coro *all[COUNT];

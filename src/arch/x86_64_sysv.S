@@ -180,26 +180,35 @@ LOCAL_LABEL(reload_x87_control_word):
  * CORO_ARCH_RESUMER_OFFSET and a context's saved stack pointer at offset 0
  * (src/arch.h). The trampoline pushes the control block's address, so the
  * unwind rules below can find it at the stack pointer whatever start does
- * with rbx. No resumer (a chain begun by a transfer from the thread), or no
- * control block: the return address reads as 0, which ends every walk.
+ * with rbx. No resumer (a chain begun by a transfer from the thread): the
+ * return address reads as 0, which ends every walk.
  *
  * The rules are DWARF expressions, written out as bytes (.cfi_escape):
  *   0x16 r n: DW_CFA_val_expression, register r's value is the n-byte
  *             expression's result; 0x0f n: DW_CFA_def_cfa_expression.
- *   0x77 0x00 DW_OP_breg7 0 (rsp)   0x06 DW_OP_deref   0x12 DW_OP_dup
- *   0x13 DW_OP_drop   0x23 k DW_OP_plus_uconst k   0x28 k 0 DW_OP_bra k
- *   0x2f k 0 DW_OP_skip k            (k: one-byte values, all below 128)
- * A register's value: block = *rsp; if block: resumer = *(block + RESUMER);
- * if resumer: value = *(*resumer + slot), else 0. The CFA: the same walk to
- * *resumer + 64, or rsp + 16 when there is nothing to walk to.
+ *   0x77 k DW_OP_breg7 k (rsp + k)   0x06 DW_OP_deref   0x23 k DW_OP_plus_uconst k
+ *   0x30 DW_OP_lit0   0x29 DW_OP_eq   0x2e DW_OP_ne   0x1e DW_OP_mul
+ *   0x22 DW_OP_plus                  (k: one-byte values, all below 128)
+ * They hold no branch and no stack operation (DW_OP_bra, DW_OP_dup): valgrind
+ * evaluates only arithmetic, comparisons, register reads and loads
+ * (coregrind/m_debuginfo/readdwarf.c, dwarfexpr_to_dag), and warns about
+ * anything else on every run. The choice is made with arithmetic instead,
+ * recomputing the resumer where it is needed:
+ *   block   = *rsp (never NULL: make's arg)
+ *   resumer = *(block + CORO_ARCH_RESUMER_OFFSET)
+ *   frame   = *(resumer != 0 ? resumer : rsp), as resumer + (resumer == 0) * rsp:
+ *             the resumer's saved stack pointer, or, with no resumer, the
+ *             block (something readable, whose value is then multiplied by 0)
+ *   a register's value = (resumer != 0) * *(frame + slot)
+ *   the CFA = (resumer != 0) * (frame + 64) + (resumer == 0) * (rsp + 16)
+ * so with no resumer the return address reads as 0.
  */
+#define RESUMER 0x77, 0x00, 0x06, 0x23, CORO_ARCH_RESUMER_OFFSET, 0x06         /* 6 bytes */
+#define TIMES_IF_RESUMER RESUMER, 0x30, 0x2e, 0x1e                           /* 9 bytes */
+#define TIMES_IF_NO_RESUMER RESUMER, 0x30, 0x29, 0x1e                        /* 9 bytes */
+#define FRAME RESUMER, RESUMER, 0x30, 0x29, 0x77, 0x00, 0x1e, 0x22, 0x06      /* 19 bytes */
 #define RESUMED_VALUE(dwarf_register, slot) \
-    .cfi_escape 0x16, dwarf_register, 24, \
-        0x77, 0x00, 0x06, \
-        0x12, 0x28, 0x03, 0x00, 0x2f, 14, 0x00, \
-        0x23, CORO_ARCH_RESUMER_OFFSET, 0x06, \
-        0x12, 0x28, 0x03, 0x00, 0x2f, 4, 0x00, \
-        0x06, 0x23, slot, 0x06
+    .cfi_escape 0x16, dwarf_register, 31, FRAME, 0x23, slot, 0x06, TIMES_IF_RESUMER
 
     .p2align 4
     LOCAL_FUNCTION coro_arch_trampoline
@@ -209,14 +218,8 @@ LOCAL_LABEL(reload_x87_control_word):
     /* Twice: the call below needs rsp 16-aligned, as the pops left it. */
     pushq   %rbx
     pushq   %rbx
-    .cfi_escape 0x0f, 29, \
-        0x77, 0x00, 0x06, \
-        0x12, 0x28, 0x03, 0x00, 0x2f, 16, 0x00, \
-        0x23, CORO_ARCH_RESUMER_OFFSET, 0x06, \
-        0x12, 0x28, 0x03, 0x00, 0x2f, 6, 0x00, \
-        0x06, 0x23, 64, \
-        0x2f, 3, 0x00, \
-        0x13, 0x77, 16
+    .cfi_escape 0x0f, 42, FRAME, 0x23, 64, TIMES_IF_RESUMER, \
+        0x77, 16, TIMES_IF_NO_RESUMER, 0x22
     RESUMED_VALUE(16, 56)   /* return address (rip) */
     RESUMED_VALUE(6, 48)    /* rbp */
     RESUMED_VALUE(3, 40)    /* rbx */

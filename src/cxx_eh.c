@@ -1,0 +1,23 @@
+/*
+ * Finds the C++ runtime's per-thread exception globals, if the program has a
+ * C++ runtime at all (see cxx_eh.h).
+ */
+#include "cxx_eh.h"
+
+#if defined(__GNUC__) && !defined(_WIN32)
+/* Weak: a C program links no C++ runtime, and then this address is NULL.
+ * The real declaration returns __cxa_eh_globals *, whose layout is
+ * struct coro_cxx_eh_globals. (PE/COFF has no weak undefined symbols that
+ * resolve to NULL, so Windows builds leave the globals to the thread.) */
+extern struct coro_cxx_eh_globals *__cxa_get_globals(void) __attribute__((weak));
+#define CORO_CXX_EH_WEAK 1
+#endif
+
+struct coro_cxx_eh_globals *coro_cxx_eh_thread_globals(void)
+{
+#if defined(CORO_CXX_EH_WEAK)
+    if (__cxa_get_globals != NULL)
+        return __cxa_get_globals();
+#endif
+    return NULL;
+}

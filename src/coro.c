@@ -53,7 +53,11 @@ enum coro_kind {
     KIND_THREAD,        /* a thread's own context: never created, never freed */
     KIND_MAPPED_STACK,  /* the library mapped the stack (or took it from the pool) */
     KIND_ARENA_STACK,   /* the stack belongs to an arena */
-    KIND_CALLER_STACK   /* the caller owns the stack memory */
+    KIND_CALLER_STACK,  /* the caller owns the stack memory */
+    /* Below KIND_THREAD, so that the one test coro_yield() makes for a
+     * thread's own context also catches these (see "Cancel" below). */
+    KIND_CANCELLED = -1, /* unwinding after coro_cancel(); kind_before_cancel holds the stack's kind */
+    KIND_HOOK = -2      /* the context a hand-off hook runs as (see "Hand-off hook" below) */
 };
 
 /* Lives at the top of its coroutine's stack (no separate allocation), or in
@@ -80,6 +84,8 @@ struct coro {
     unsigned valgrind_stack_id;
 #endif
     char name[CORO_NAME_MAX];
+    enum coro_kind kind_before_cancel; /* while kind is KIND_CANCELLED */
+    unsigned char cancelled;            /* coro_cancel() has stopped it */
 };
 
 _Static_assert(offsetof(struct coro, sp) == 0, "arch.h: a context's saved stack pointer comes first");
@@ -286,6 +292,8 @@ static NORETURN void coro_start(void *ignored, void *arg)
     void *result = self->entry(self->first_value);
 
     struct thread_state *t = this_thread_after_switch();
+    if (UNLIKELY(self->kind == KIND_CANCELLED))
+        self->kind = self->kind_before_cancel;
     struct coro *to = self->resumer != NULL ? self->resumer : &t->self;
     self->resumer = NULL;
     self->status = CORO_DEAD;
@@ -395,6 +403,7 @@ int coro_create(coro **out, coro_entry entry, const struct coro_options *opts)
     co->stack = stack;
     co->stack.top = co;
     co->arena = opts->arena;
+    co->cancelled = 0;
     /* An arena's coroutines ask for no size: its slots set it. */
     co->stack_size = kind == KIND_ARENA_STACK ? (size_t)((char *)stack.top - (char *)stack.bottom) - overhead : usable;
 #if defined(CORO_ASAN)
@@ -478,8 +487,10 @@ int coro_yield(void *value, void **resumed_with)
 {
     struct thread_state *t = this_thread();
     struct coro *self = t->running;
-    if (UNLIKELY(self == NULL || self->kind == KIND_THREAD))
-        return CORO_EOUTSIDE;
+    /* One test for the thread's own context, a cancelled coroutine and a
+     * hook's context: all are below KIND_MAPPED_STACK. */
+    if (UNLIKELY(self == NULL || self->kind <= KIND_THREAD))
+        return self != NULL && self->kind == KIND_CANCELLED ? CORO_ECANCELED : CORO_EOUTSIDE;
 
     struct coro *to = self->resumer;
     if (UNLIKELY(to == NULL))
@@ -504,6 +515,8 @@ int coro_transfer(coro *target, void *value, void **result)
     struct coro *self = t->running;
     if (UNLIKELY(self == NULL))
         return first_use_then(coro_transfer, target, value, result);
+    if (UNLIKELY(self->kind < KIND_THREAD))
+        return self->kind == KIND_CANCELLED ? CORO_ECANCELED : CORO_EOUTSIDE;
     target->resumer = self->resumer;
     self->resumer = NULL;
     self->status = CORO_SUSPENDED;
@@ -581,6 +594,229 @@ const char *coro_strerror(int result)
                "raise vm.max_map_count, or use unguarded stacks (a coro_arena with CORO_NO_GUARD, "
                "or caller-supplied stacks)";
     case CORO_EBUSY: return "arena still holds live coroutines";
+    case CORO_ECANCELED: return "the coroutine is being cancelled";
     }
     return "unknown libcoro result";
+}
+
+/*
+ * Cancel. A cancelled coroutine's kind becomes KIND_CANCELLED until its
+ * entry returns, so the test coro_yield() already makes for a thread's own
+ * context (kind <= KIND_THREAD) also stops its yields: the plain switch path
+ * reads nothing more. Only a coroutine that has started and is suspended
+ * can be cancelled, so the cancelled state lasts while the coroutine is
+ * RUNNING or NORMAL: nothing can resume, transfer to or destroy it then.
+ */
+
+/* A coroutine that has not started still waits with its first value's slot
+ * as its inbox; once it has run, its inbox is whatever its last switch away
+ * named, never that slot. */
+static int never_started(const struct coro *co)
+{
+    return co->inbox == &co->first_value;
+}
+
+int coro_cancel(coro *co, void **result)
+{
+    if (co == NULL)
+        return CORO_EINVAL;
+    if (co->status != CORO_SUSPENDED)
+        return not_suspended(co);
+    if (co->kind == KIND_THREAD)
+        return CORO_ETHREAD;
+
+    if (never_started(co)) {
+        co->status = CORO_DEAD;
+        co->cancelled = 1;
+        if (result != NULL)
+            *result = NULL;
+        return CORO_OK;
+    }
+
+    struct thread_state *t = this_thread();
+    struct coro *self = running_on(t);
+    self->status = CORO_NORMAL;
+    co->resumer = self;
+    co->cancelled = 1;
+    co->kind_before_cancel = co->kind;
+    co->kind = KIND_CANCELLED;
+    /* As switch_to, but nothing reaches co's inbox and its pending switch
+     * returns CORO_ECANCELED. The entry's return value comes back through
+     * self's inbox (coro_start), with CORO_OK as this call's result. */
+    co->status = CORO_RUNNING;
+    t->running = co;
+    self->inbox = result;
+    sanitizer_switch_start(t, self, co, 0);
+    int switched = coro_arch_switch_result(&self->sp, co->sp, CORO_ECANCELED);
+    sanitizer_switch_finish(self);
+    return switched;
+}
+
+int coro_cancelled(const coro *co)
+{
+    return co != NULL && co->cancelled;
+}
+
+/*
+ * Hand-off hook, portably: the caller switches to a fresh frame that
+ * coro_arch_make() builds on the target's stack, just below the target's
+ * suspended frame (memory the target does not use while suspended). There
+ * run_hook() calls fn, then switches into the target's own frame and is
+ * abandoned, so the target continues exactly as after a plain switch. Only
+ * the two arch functions every port has are used; the caller's stack is
+ * never touched after its own switch away; the cost (a second switch and a
+ * frame built) falls on the hook's calls alone.
+ */
+
+/* Space left between the target's saved stack pointer and the hook's frame:
+ * no ABI lets a suspended function keep data below its stack pointer in a
+ * call, but a margin costs nothing. */
+#define HOOK_GAP 256
+
+struct hook_request {
+    coro_hook fn;
+    void *arg;
+    struct coro *from;
+    struct coro *target;
+};
+
+/* Not instrumented by sanitizers: it never returns, and a function entry
+ * that TSan counts, or stack redzones that ASan poisons, would stay behind
+ * on the target's stack once per call. */
+#if defined(__has_attribute)
+#if __has_attribute(disable_sanitizer_instrumentation)
+#define NOT_INSTRUMENTED __attribute__((disable_sanitizer_instrumentation))
+#endif
+#endif
+#if !defined(NOT_INSTRUMENTED) && defined(__GNUC__) && !defined(__clang__)
+#define NOT_INSTRUMENTED __attribute__((no_sanitize("address", "thread")))
+#endif
+#if !defined(NOT_INSTRUMENTED)
+#define NOT_INSTRUMENTED
+#endif
+
+static NORETURN NOT_INSTRUMENTED void run_hook(void *ignored, void *arg)
+{
+    (void)ignored;
+    /* Copied before fn runs: the request lives on the caller's stack, which
+     * fn may hand to another thread. */
+    const struct hook_request request = *(const struct hook_request *)arg;
+    struct coro *target = request.target;
+    sanitizer_switch_finish(target);
+
+    /* fn's own context, so that whatever fn does cannot write the target's
+     * saved state: a coroutine fn resumes comes back here. */
+    struct coro hook;
+    hook.sp = NULL;
+    hook.inbox = NULL;
+    hook.resumer = NULL;
+    hook.status = CORO_RUNNING;
+    hook.kind = KIND_HOOK;
+    hook.entry = NULL;
+    hook.first_value = NULL;
+    hook.user_data = NULL;
+    hook.stack = target->stack;
+    hook.arena = NULL;
+    hook.stack_size = 0;
+#if defined(CORO_ASAN)
+    hook.asan_fake_stack = NULL;
+#endif
+#if defined(CORO_TSAN)
+    hook.tsan_fiber = target->tsan_fiber;
+#endif
+#if defined(CORO_HAVE_VALGRIND)
+    hook.valgrind_stack_id = 0;
+#endif
+    memcpy(hook.name, "hook", sizeof "hook");
+    hook.kind_before_cancel = KIND_HOOK;
+    hook.cancelled = 0;
+
+    struct thread_state *t = this_thread_after_switch();
+    t->running = &hook;
+    request.fn(request.arg, request.from);
+
+    t = this_thread_after_switch();
+    t->running = target;
+    /* The hook's frame is abandoned, as coro_start's is: ASan may forget
+     * its fake frames; the target's are kept for the target. */
+    sanitizer_switch_start(t, target, target, 0);
+    void *abandoned_sp;
+    coro_arch_switch(&abandoned_sp, target->sp, (void *)(intptr_t)CORO_OK);
+#if defined(__GNUC__)
+    __builtin_trap();
+#endif
+    for (;;) {
+    }
+}
+
+/* switch_to with a hook: the same bookkeeping, then the switch goes through
+ * run_hook on to's stack. */
+static int switch_with_hook(struct thread_state *t, struct coro *from, struct coro *to, void *value, void **inbox,
+                            coro_hook fn, void *arg)
+{
+    struct hook_request request = {fn, arg, from, to};
+    to->status = CORO_RUNNING;
+    t->running = to;
+    if (to->inbox != NULL)
+        *to->inbox = value;
+    from->inbox = inbox;
+    void *hook_sp = coro_arch_make((char *)to->sp - HOOK_GAP, to->stack.bottom, run_hook, &request);
+    sanitizer_switch_start(t, from, to, 0);
+    int result = coro_arch_switch_result(&from->sp, hook_sp, CORO_OK);
+    sanitizer_switch_finish(from);
+    return result;
+}
+
+int coro_resume_with(coro *co, void *value, void **result, coro_hook fn, void *arg)
+{
+    if (co == NULL || fn == NULL)
+        return CORO_EINVAL;
+    if (co->status != CORO_SUSPENDED)
+        return not_suspended(co);
+    if (co->kind == KIND_THREAD)
+        return CORO_ETHREAD;
+
+    struct thread_state *t = this_thread();
+    struct coro *self = running_on(t);
+    self->status = CORO_NORMAL;
+    co->resumer = self;
+    return switch_with_hook(t, self, co, value, result, fn, arg);
+}
+
+int coro_yield_with(void *value, void **resumed_with, coro_hook fn, void *arg)
+{
+    struct thread_state *t = this_thread();
+    struct coro *self = t->running;
+    if (self == NULL || self->kind == KIND_THREAD || self->kind == KIND_HOOK)
+        return CORO_EOUTSIDE;
+    if (self->kind == KIND_CANCELLED)
+        return CORO_ECANCELED;
+    if (fn == NULL)
+        return CORO_EINVAL;
+
+    struct coro *to = self->resumer != NULL ? self->resumer : &t->self;
+    self->resumer = NULL;
+    self->status = CORO_SUSPENDED;
+    return switch_with_hook(t, self, to, value, resumed_with, fn, arg);
+}
+
+int coro_transfer_with(coro *target, void *value, void **result, coro_hook fn, void *arg)
+{
+    if (target == NULL || fn == NULL)
+        return CORO_EINVAL;
+    if (target->status != CORO_SUSPENDED)
+        return not_suspended(target);
+
+    struct thread_state *t = this_thread();
+    if (target->kind == KIND_THREAD && target != &t->self)
+        return CORO_ETHREAD;
+    struct coro *self = running_on(t);
+    if (self->kind == KIND_CANCELLED)
+        return CORO_ECANCELED;
+    if (self->kind == KIND_HOOK)
+        return CORO_EOUTSIDE;
+    target->resumer = self->resumer;
+    self->resumer = NULL;
+    self->status = CORO_SUSPENDED;
+    return switch_with_hook(t, self, target, value, result, fn, arg);
 }

@@ -456,6 +456,14 @@ int coro_destroy(coro *co)
     return CORO_OK;
 }
 
+/* Why a context whose kind is below KIND_THREAD cannot switch away by yield
+ * or transfer. Out of line, so that the usual path tests the kind in place
+ * and keeps nothing of it. */
+static NOINLINE int refused_switch(const struct coro *self)
+{
+    return self->kind == KIND_CANCELLED ? CORO_ECANCELED : CORO_EOUTSIDE;
+}
+
 /* A thread's first resume or transfer: sets up its own context, then does
  * the call again. Kept out of line, and reached by a tail call, so that the
  * usual path needs no stack frame of its own. */
@@ -489,8 +497,10 @@ int coro_yield(void *value, void **resumed_with)
     struct coro *self = t->running;
     /* One test for the thread's own context, a cancelled coroutine and a
      * hook's context: all are below KIND_MAPPED_STACK. */
-    if (UNLIKELY(self == NULL || self->kind <= KIND_THREAD))
-        return self != NULL && self->kind == KIND_CANCELLED ? CORO_ECANCELED : CORO_EOUTSIDE;
+    if (UNLIKELY(self == NULL))
+        return CORO_EOUTSIDE;
+    if (UNLIKELY(self->kind <= KIND_THREAD))
+        return refused_switch(self);
 
     struct coro *to = self->resumer;
     if (UNLIKELY(to == NULL))
@@ -516,7 +526,7 @@ int coro_transfer(coro *target, void *value, void **result)
     if (UNLIKELY(self == NULL))
         return first_use_then(coro_transfer, target, value, result);
     if (UNLIKELY(self->kind < KIND_THREAD))
-        return self->kind == KIND_CANCELLED ? CORO_ECANCELED : CORO_EOUTSIDE;
+        return refused_switch(self);
     target->resumer = self->resumer;
     self->resumer = NULL;
     self->status = CORO_SUSPENDED;

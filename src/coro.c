@@ -46,6 +46,7 @@
 #include <sanitizer/tsan_interface.h>
 #endif
 #if defined(CORO_HAVE_VALGRIND)
+#include <valgrind/memcheck.h>
 #include <valgrind/valgrind.h>
 #endif
 
@@ -770,7 +771,14 @@ static int switch_with_hook(struct thread_state *t, struct coro *from, struct co
     if (to->inbox != NULL)
         *to->inbox = value;
     from->inbox = inbox;
-    void *hook_sp = coro_arch_make((char *)to->sp - HOOK_GAP, to->stack.bottom, run_hook, &request);
+    char *hook_top = (char *)to->sp - HOOK_GAP;
+#if defined(CORO_HAVE_VALGRIND)
+    /* Memcheck made the stack below to's stack pointer inaccessible when
+     * its frames returned; the hook's frame is built there, from here. */
+    VALGRIND_MAKE_MEM_UNDEFINED(hook_top - CORO_ARCH_FRAME_SIZE - 2 * CORO_ARCH_STACK_ALIGN,
+                                CORO_ARCH_FRAME_SIZE + 2 * CORO_ARCH_STACK_ALIGN);
+#endif
+    void *hook_sp = coro_arch_make(hook_top, to->stack.bottom, run_hook, &request);
     sanitizer_switch_start(t, from, to, 0);
     int result = coro_arch_switch_result(&from->sp, hook_sp, CORO_OK);
     sanitizer_switch_finish(from);

@@ -25,8 +25,8 @@ need_packages() {
 # The packages every build needs.
 BUILD_PACKAGES=(gcc libc6-dev meson ninja-build pkg-config)
 
-# What the test suite needs beyond a build.
-TEST_PACKAGES=(libcmocka-dev python3 gdb valgrind)
+# What the test suite needs beyond a build (g++: the C++ test of cancel).
+TEST_PACKAGES=(libcmocka-dev python3 gdb valgrind g++)
 
 # The peers the benchmarks compare libcoro with.
 BENCH_PACKAGES=(libboost-context-dev libpcl1-dev valgrind gnuplot-nox)

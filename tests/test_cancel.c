@@ -262,7 +262,21 @@ static void test_cancel_misuse(void **state)
 /* Running on another thread: ERUNNING, and it goes on undisturbed. */
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t changed = PTHREAD_COND_INITIALIZER;
-static int other_started, other_may_finish;
+static int other_started, other_may_finish, other_parked;
+
+/* Waits, on the other thread, until the test lets it finish; then gives
+ * control back to that thread's own context. */
+static void *return_to_thread(void *value)
+{
+    (void)value;
+    pthread_mutex_lock(&lock);
+    other_parked = 1;
+    pthread_cond_broadcast(&changed);
+    while (!other_may_finish)
+        pthread_cond_wait(&changed, &lock);
+    pthread_mutex_unlock(&lock);
+    return NULL;
+}
 
 static void *wait_on_other_thread(void *value)
 {
@@ -555,6 +569,132 @@ static void test_many_hooks(void **state)
     assert_int_equal(coro_destroy(co), CORO_OK);
 }
 
+/* Inside a hook: the _with calls refuse to switch away too, and a hooked
+ * resume from the hook works like a plain one. */
+static int inner_hook_codes[3];
+static int inner_hook_runs;
+
+static void inner_hook(void *arg, coro *from)
+{
+    (void)arg, (void)from;
+    inner_hook_runs++;
+}
+
+static void nested_hooks(void *arg, coro *from)
+{
+    (void)from;
+    coro *child = arg;
+    inner_hook_codes[0] = coro_yield_with(NULL, NULL, inner_hook, NULL);
+    inner_hook_codes[1] = coro_transfer_with(spare, NULL, NULL, inner_hook, NULL);
+    void *out = NULL;
+    int resumed = coro_resume_with(child, V(30), &out, inner_hook, NULL);
+    inner_hook_codes[2] = resumed == CORO_OK && N(out) == 30 ? CORO_OK : -1;
+}
+
+static void test_hook_inside_hook(void **state)
+{
+    (void)state;
+    make_spare();
+    inner_hook_runs = 0;
+    coro *co, *child;
+    assert_int_equal(coro_create(&co, yield_forever, NULL), CORO_OK);
+    assert_int_equal(coro_create(&child, yield_forever, NULL), CORO_OK);
+    assert_int_equal(coro_resume_with(co, V(1), NULL, nested_hooks, child), CORO_OK);
+    assert_int_equal(inner_hook_codes[0], CORO_EOUTSIDE);
+    assert_int_equal(inner_hook_codes[1], CORO_EOUTSIDE);
+    assert_int_equal(inner_hook_codes[2], CORO_OK);
+    assert_int_equal(inner_hook_runs, 1);
+    assert_int_equal(coro_status(child), CORO_SUSPENDED);
+    assert_int_equal(coro_cancel(child, NULL), CORO_OK);
+    assert_int_equal(coro_cancel(co, NULL), CORO_OK);
+    assert_int_equal(coro_destroy(child), CORO_OK);
+    assert_int_equal(coro_destroy(co), CORO_OK);
+    drop_spare();
+}
+
+/* More refusals: the thread's own context as a hooked target, and a NULL
+ * hook from inside a coroutine. */
+static int thread_target_codes[3];
+
+static void *hook_misuse_inside(void *value)
+{
+    (void)value;
+    thread_target_codes[0] = coro_yield_with(NULL, NULL, NULL, NULL);
+    /* Entered by a transfer: the thread's context is suspended. */
+    thread_target_codes[1] = coro_resume_with(coro_thread(), NULL, NULL, must_not_run, NULL);
+    thread_target_codes[2] = coro_status(coro_thread());
+    return NULL;
+}
+
+static coro *other_threads_context;
+
+static void *remember_thread_context(void *value)
+{
+    (void)value;
+    other_threads_context = coro_thread();
+    coro *co;
+    if (coro_create(&co, return_to_thread, NULL) != CORO_OK)
+        return V(0);
+    /* Leaves this thread's context suspended in a transfer until the test
+     * lets co return to it. */
+    int transferred = coro_transfer(co, NULL, NULL);
+    return V(transferred == CORO_OK && coro_destroy(co) == CORO_OK);
+}
+
+static void test_hook_misuse_more(void **state)
+{
+    (void)state;
+    hook_misuse_runs = 0;
+    coro *co;
+    assert_int_equal(coro_create(&co, hook_misuse_inside, NULL), CORO_OK);
+    assert_int_equal(coro_transfer(co, NULL, NULL), CORO_OK);
+    assert_int_equal(thread_target_codes[0], CORO_EINVAL);
+    assert_int_equal(thread_target_codes[1], CORO_ETHREAD);
+    assert_int_equal(thread_target_codes[2], CORO_SUSPENDED);
+    assert_int_equal(coro_destroy(co), CORO_OK);
+
+    /* Another thread's context, suspended in a transfer there. */
+    pthread_t thread;
+    other_may_finish = 0;
+    assert_int_equal(pthread_create(&thread, NULL, remember_thread_context, NULL), 0);
+    pthread_mutex_lock(&lock);
+    while (other_threads_context == NULL || !other_parked)
+        pthread_cond_wait(&changed, &lock);
+    pthread_mutex_unlock(&lock);
+    assert_int_equal(coro_status(other_threads_context), CORO_SUSPENDED);
+    assert_int_equal(coro_transfer_with(other_threads_context, NULL, NULL, must_not_run, NULL), CORO_ETHREAD);
+    assert_int_equal(coro_resume_with(other_threads_context, NULL, NULL, must_not_run, NULL), CORO_ETHREAD);
+    assert_int_equal(coro_cancel(other_threads_context, NULL), CORO_ETHREAD);
+    assert_int_equal(coro_status(other_threads_context), CORO_SUSPENDED);
+    assert_int_equal(hook_misuse_runs, 0);
+    pthread_mutex_lock(&lock);
+    other_may_finish = 1;
+    pthread_cond_broadcast(&changed);
+    pthread_mutex_unlock(&lock);
+    void *ok;
+    assert_int_equal(pthread_join(thread, &ok), 0);
+    assert_int_equal(N(ok), 1);
+}
+
+/* A cancelled coroutine's stack goes back to the pool at destroy, as any
+ * other's: the cancelled state ends with the entry. */
+static void test_cancelled_stack_is_pooled(void **state)
+{
+    (void)state;
+    make_spare();
+    coro_pool_trim(0);
+    coro *co;
+    assert_int_equal(coro_create(&co, loop_until_cancelled, NULL), CORO_OK);
+    assert_int_equal(coro_resume(co, NULL, NULL), CORO_OK);
+    assert_int_equal(coro_cancel(co, NULL), CORO_OK);
+    size_t before, after;
+    coro_pool_usage(&before, NULL);
+    assert_int_equal(coro_destroy(co), CORO_OK);
+    coro_pool_usage(&after, NULL);
+    assert_int_equal(after, before + 1);
+    drop_spare();
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -570,6 +710,9 @@ int main(void)
         cmocka_unit_test(test_transfer_with),
         cmocka_unit_test(test_hook_misuse),
         cmocka_unit_test(test_many_hooks),
+        cmocka_unit_test(test_hook_inside_hook),
+        cmocka_unit_test(test_hook_misuse_more),
+        cmocka_unit_test(test_cancelled_stack_is_pooled),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -631,7 +631,10 @@ static coro *other_threads_context;
 static void *remember_thread_context(void *value)
 {
     (void)value;
-    other_threads_context = coro_thread();
+    coro *self = coro_thread();
+    pthread_mutex_lock(&lock);
+    other_threads_context = self;
+    pthread_mutex_unlock(&lock);
     coro *co;
     if (coro_create(&co, return_to_thread, NULL) != CORO_OK)
         return V(0);

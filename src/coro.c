@@ -496,10 +496,10 @@ int coro_yield(void *value, void **resumed_with)
 {
     struct thread_state *t = this_thread();
     struct coro *self = t->running;
-    /* One test for the thread's own context, a cancelled coroutine and a
-     * hook's context: all are below KIND_MAPPED_STACK. */
     if (UNLIKELY(self == NULL))
         return CORO_EOUTSIDE;
+    /* One test for the thread's own context, a cancelled coroutine and a
+     * hook's context: all are below KIND_MAPPED_STACK. */
     if (UNLIKELY(self->kind <= KIND_THREAD))
         return refused_switch(self);
 

@@ -679,17 +679,25 @@ int coro_cancelled(const coro *co)
  * frame built) falls on the hook's calls alone.
  */
 
-/* Space left between the target's saved stack pointer and the hook's frame:
- * no ABI lets a suspended function keep data below its stack pointer in a
- * call, but a margin costs nothing. */
+/* Bytes between the target's saved stack pointer and the hook's frame: the
+ * request goes there. No ABI lets a suspended function keep data below its
+ * stack pointer across a call, so all of it is free. */
 #define HOOK_GAP 256
 
+/* What run_hook needs, kept on the target's stack above the hook's frame,
+ * where it lives as long as that frame. It is also the arg the frame is
+ * made with, which unwinders read as a control block (arch.h): its resumer
+ * slot is NULL, so a walk from inside fn ends at the hook's root. */
 struct hook_request {
     coro_hook fn;
     void *arg;
+    void *no_resumer;
     struct coro *from;
     struct coro *target;
 };
+_Static_assert(offsetof(struct hook_request, no_resumer) == CORO_ARCH_RESUMER_OFFSET,
+               "arch.h: the hook's frame ends unwinding");
+_Static_assert(sizeof(struct hook_request) <= HOOK_GAP, "the request fits in the gap");
 
 /* Not instrumented by sanitizers: it never returns, and a function entry
  * that TSan counts, or stack redzones that ASan poisons, would stay behind
@@ -709,8 +717,6 @@ struct hook_request {
 static NORETURN NOT_INSTRUMENTED void run_hook(void *ignored, void *arg)
 {
     (void)ignored;
-    /* Copied before fn runs: the request lives on the caller's stack, which
-     * fn may hand to another thread. */
     const struct hook_request request = *(const struct hook_request *)arg;
     struct coro *target = request.target;
     sanitizer_switch_finish(target);
@@ -765,7 +771,6 @@ static NORETURN NOT_INSTRUMENTED void run_hook(void *ignored, void *arg)
 static int switch_with_hook(struct thread_state *t, struct coro *from, struct coro *to, void *value, void **inbox,
                             coro_hook fn, void *arg)
 {
-    struct hook_request request = {fn, arg, from, to};
     to->status = CORO_RUNNING;
     t->running = to;
     if (to->inbox != NULL)
@@ -774,11 +779,17 @@ static int switch_with_hook(struct thread_state *t, struct coro *from, struct co
     char *hook_top = (char *)to->sp - HOOK_GAP;
 #if defined(CORO_HAVE_VALGRIND)
     /* Memcheck made the stack below to's stack pointer inaccessible when
-     * its frames returned; the hook's frame is built there, from here. */
+     * its frames returned; the request and the hook's frame go there. */
     VALGRIND_MAKE_MEM_UNDEFINED(hook_top - CORO_ARCH_FRAME_SIZE - 2 * CORO_ARCH_STACK_ALIGN,
-                                CORO_ARCH_FRAME_SIZE + 2 * CORO_ARCH_STACK_ALIGN);
+                                CORO_ARCH_FRAME_SIZE + 2 * CORO_ARCH_STACK_ALIGN + HOOK_GAP);
 #endif
-    void *hook_sp = coro_arch_make(hook_top, to->stack.bottom, run_hook, &request);
+    struct hook_request *request = (struct hook_request *)hook_top;
+    request->fn = fn;
+    request->arg = arg;
+    request->no_resumer = NULL;
+    request->from = from;
+    request->target = to;
+    void *hook_sp = coro_arch_make(hook_top, to->stack.bottom, run_hook, request);
     sanitizer_switch_start(t, from, to, 0);
     int result = coro_arch_switch_result(&from->sp, hook_sp, CORO_OK);
     sanitizer_switch_finish(from);

@@ -134,9 +134,17 @@ static void test_backtrace_in_a_hook_stops_at_its_root(void **state)
     assert_int_equal(coro_resume_with(co, NULL, NULL, walking_hook, &walks[1]), CORO_OK);
     assert_int_equal(coro_status(co), CORO_DEAD);
     /* The same walk from here, on the thread's stack below cmocka and main:
-     * a walk that went on into the caller would be at least this long. */
+     * a walk that went on into the caller would be at least this long.
+     * Only x86-64 System V's unwind rules lead from a root into a resumer
+     * (arch.h); elsewhere every root ends the walk, and the thread's own
+     * walk may end as early (at a library built without unwind tables). */
     struct walk here = {0};
     walking_hook(&here, NULL);
+#if defined(__x86_64__) && !defined(_WIN32)
+    const int walks_on_into_resumers = 1;
+#else
+    const int walks_on_into_resumers = 0;
+#endif
     for (int i = 0; i < 2; i++) {
         print_message("hook walk %d: backtrace() %d frames, unwinder %d frames\n", i, walks[i].frames,
                       walks[i].unwinder_frames);
@@ -144,7 +152,8 @@ static void test_backtrace_in_a_hook_stops_at_its_root(void **state)
         assert_true(walks[i].frames < MAX_FRAMES);
         assert_true(walks[i].lists_entry);
         assert_int_equal(walks[i].unwinder_result, END_OF_WALK);
-        assert_true(walks[i].unwinder_frames < here.unwinder_frames);
+        if (walks_on_into_resumers)
+            assert_true(walks[i].unwinder_frames < here.unwinder_frames);
     }
     assert_int_equal(coro_destroy(co), CORO_OK);
 }

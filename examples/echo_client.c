@@ -108,7 +108,8 @@ static int finish_connect(struct net_conn *conn)
         socklen_t error_size = sizeof error;
         if (getsockopt(conn->fd, SOL_SOCKET, SO_ERROR, &error, &error_size) != 0 || error != 0)
             return -1;
-        net_wait();
+        if (net_wait() != 0)
+            return -1;
     }
 }
 
@@ -156,8 +157,8 @@ static int exchange(struct net_conn *conn, unsigned long id, unsigned long messa
             fail(id, "recv failed");
             return -1;
         }
-        if (!progress)
-            net_wait();
+        if (!progress && net_wait() != 0)
+            return -1;
     }
     return 0;
 }

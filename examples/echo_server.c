@@ -5,8 +5,9 @@
  *   echo_server [PORT]      PORT 0 (the default) picks a free port
  *
  * Prints "listening on 127.0.0.1:PORT" once ready. SIGINT or SIGTERM stops
- * it cleanly: every connection's coroutine is destroyed and every socket
- * closed before it exits with status 0.
+ * it cleanly: every connection's coroutine is cancelled, and frees its own
+ * buffer and closes its own socket on the way out (counted), before it
+ * exits with status 0.
  */
 #define _GNU_SOURCE /* accept4 */
 
@@ -25,22 +26,33 @@
 #include "coro.h"
 #include "netloop.h"
 
-/* Room for the read buffer and the calls below it. */
-#define CONNECTION_STACK (128 * 1024)
+/* Room for the calls below a connection's entry. */
+#define CONNECTION_STACK (64 * 1024)
 #define CHUNK (64 * 1024)
 
 static unsigned long accepted;
+/* Connections whose coroutine released its buffer and socket itself after
+ * a cancel. */
+static size_t cleaned_up_on_cancel;
 
-/* The whole life of one connection, written as if I/O blocked. */
+/* The whole life of one connection, written as if I/O blocked. Its buffer
+ * and socket are its own: it releases both on every way out, cancel
+ * included. */
 static void *echo_connection(void *arg)
 {
     struct net_conn *conn = arg;
-    char buffer[CHUNK];
-    for (;;) {
-        ssize_t n = net_read(conn, buffer, sizeof buffer);
+    char *buffer = malloc(CHUNK);
+    while (buffer != NULL) {
+        ssize_t n = net_read(conn, buffer, CHUNK);
         if (n <= 0 || net_write_all(conn, buffer, (size_t)n) != 0)
-            return NULL;
+            break;
     }
+    int cancelled = errno == ECANCELED && coro_cancelled(coro_running());
+    free(buffer);
+    net_close(conn);
+    if (cancelled)
+        cleaned_up_on_cancel++;
+    return NULL;
 }
 
 static void on_listener(struct net_loop *loop, struct net_conn *listener)
@@ -133,5 +145,6 @@ int main(int argc, char **argv)
     close(loop.epoll_fd);
     printf("stopped: %lu connections served, %zu open at shutdown, %zu closed\n", accepted,
            open_connections, closed);
+    printf("cleaned up by their own coroutine on cancel: %zu\n", cleaned_up_on_cancel);
     return result == 0 && closed == open_connections && loop.live == 0 ? 0 : 1;
 }

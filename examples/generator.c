@@ -2,6 +2,10 @@
  * A generator: a tokenizer written as a plain loop over its input, which
  * yields one token at a time, driven from an ordinary for loop. The
  * tokenizer keeps its place in its own stack frame; no state machine.
+ *
+ * The second run stops the generator early with coro_cancel(): its pending
+ * yield fails with CORO_ECANCELED, and the tokenizer leaves its loop and
+ * returns how far it got, as it would from any error.
  */
 #include <ctype.h>
 #include <stdio.h>
@@ -15,7 +19,10 @@ struct token {
     int length;
 };
 
-/* Yields every token of the string it is started with, then returns NULL. */
+/* Yields every token of the string it is started with, then returns NULL;
+ * cancelled, it returns a note of where it stopped. */
+static char stopped_note[64];
+
 static void *tokenize(void *arg)
 {
     const char *p = arg;
@@ -46,7 +53,10 @@ static void *tokenize(void *arg)
             p++;
         }
         token.length = (int)(p - token.start);
-        coro_yield(&token, NULL);
+        if (coro_yield(&token, NULL) == CORO_ECANCELED) {
+            snprintf(stopped_note, sizeof stopped_note, "stopped before: %s", p);
+            return stopped_note;
+        }
     }
     return NULL;
 }
@@ -77,6 +87,29 @@ int main(void)
     for (struct token *t = next_token(generator, input); t != NULL; t = next_token(generator, input))
         printf("%2d %-6s %.*s\n", ++count, t->kind, t->length, t->start);
     printf("%d tokens\n", count);
+    coro_destroy(generator);
+
+    /* Only the first name is wanted: take tokens until one is a name, then
+     * cancel the generator instead of draining it. */
+    result = coro_create(&generator, tokenize, &opts);
+    if (result != CORO_OK) {
+        fprintf(stderr, "coro_create: %s\n", coro_strerror(result));
+        return 1;
+    }
+    const char *call = "  (42) answer(life, universe)";
+    printf("first name in: %s\n", call);
+    for (struct token *t = next_token(generator, call); t != NULL; t = next_token(generator, call)) {
+        if (strcmp(t->kind, "name") == 0) {
+            printf("found %.*s\n", t->length, t->start);
+            break;
+        }
+    }
+    void *note = NULL;
+    result = coro_cancel(generator, &note);
+    printf("cancel: %s; the generator says \"%s\"\n", coro_strerror(result),
+           note != NULL ? (const char *)note : "(nothing)");
+    printf("status %s, cancelled %d\n", coro_status(generator) == CORO_DEAD ? "dead" : "alive",
+           coro_cancelled(generator));
     coro_destroy(generator);
     return 0;
 }

@@ -36,12 +36,14 @@ static void unlink_conn(struct net_loop *loop, struct net_conn *conn)
     loop->live--;
 }
 
-/* Closing the descriptor also removes it from the epoll set. */
+/* Closing the descriptor also removes it from the epoll set. A coroutine
+ * that closed its own socket (net_close) left -1. */
 static void finish(struct net_loop *loop, struct net_conn *conn)
 {
     unlink_conn(loop, conn);
     coro_destroy(conn->co);
-    close(conn->fd);
+    if (conn->fd >= 0)
+        close(conn->fd);
     free(conn);
 }
 
@@ -106,15 +108,30 @@ size_t net_loop_close_all(struct net_loop *loop)
 {
     size_t closed = 0;
     while (loop->conns != NULL) {
-        finish(loop, loop->conns);
+        struct net_conn *conn = loop->conns;
+        /* The coroutine's pending net_wait() fails, and it unwinds through
+         * its own cleanup before this returns. */
+        coro_cancel(conn->co, NULL);
+        finish(loop, conn);
         closed++;
     }
     return closed;
 }
 
-void net_wait(void)
+int net_wait(void)
 {
-    coro_yield(NULL, NULL);
+    if (coro_yield(NULL, NULL) != CORO_OK) {
+        errno = ECANCELED;
+        return -1;
+    }
+    return 0;
+}
+
+void net_close(struct net_conn *conn)
+{
+    if (conn->fd >= 0)
+        close(conn->fd);
+    conn->fd = -1;
 }
 
 ssize_t net_read(struct net_conn *conn, void *buffer, size_t size)
@@ -123,10 +140,12 @@ ssize_t net_read(struct net_conn *conn, void *buffer, size_t size)
         ssize_t n = read(conn->fd, buffer, size);
         if (n >= 0)
             return n;
-        if (errno == EAGAIN || errno == EWOULDBLOCK)
-            net_wait();
-        else if (errno != EINTR)
+        if (errno == EAGAIN || errno == EWOULDBLOCK) {
+            if (net_wait() != 0)
+                return -1;
+        } else if (errno != EINTR) {
             return -1;
+        }
     }
 }
 
@@ -139,7 +158,8 @@ int net_write_all(struct net_conn *conn, const void *buffer, size_t size)
             next += n;
             size -= (size_t)n;
         } else if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
-            net_wait();
+            if (net_wait() != 0)
+                return -1;
         } else if (n < 0 && errno != EINTR) {
             return -1;
         }

@@ -42,8 +42,9 @@ int net_loop_init(struct net_loop *loop);
 int net_loop_watch(struct net_loop *loop, struct net_conn *conn);
 
 /* Makes fd non-blocking, runs entry(conn) in a new coroutine with the given
- * stack size, and owns fd from then on: it is closed and the coroutine
- * destroyed when the entry returns, or by net_loop_close_all(). Returns 0,
+ * stack size, and owns fd from then on: it is closed (unless the coroutine
+ * closed it, see net_close()) and the coroutine destroyed when the entry
+ * returns, or by net_loop_close_all(). Returns 0,
  * or -1 (fd closed) when the coroutine or the watch cannot be created. */
 int net_loop_spawn(struct net_loop *loop, int fd, coro_entry entry, size_t stack_size, void *data);
 
@@ -51,19 +52,26 @@ int net_loop_spawn(struct net_loop *loop, int fd, coro_entry entry, size_t stack
  * until no connection is left. Returns 0, or -1 if epoll fails. */
 int net_loop_run(struct net_loop *loop, int until_idle);
 
-/* Destroys every connection's coroutine without running it again and
- * closes every connection's descriptor. Returns how many there were. */
+/* Cancels every connection's coroutine (coro_cancel()): each one's pending
+ * wait fails with ECANCELED, so its code releases what it holds and returns;
+ * then destroys it and closes its descriptor if it is still open. Returns
+ * how many there were. */
 size_t net_loop_close_all(struct net_loop *loop);
 
-/* In a connection's coroutine: waits for the socket to change. */
-void net_wait(void);
+/* In a connection's coroutine: waits for the socket to change. Returns 0,
+ * or -1 with errno ECANCELED once the coroutine is cancelled: every later
+ * call fails the same way, so the caller must give up and return. */
+int net_wait(void);
+
+/* In a connection's coroutine: closes its own socket (once). */
+void net_close(struct net_conn *conn);
 
 /* In a connection's coroutine: reads at least one byte (waiting as needed).
- * Returns the count, 0 at end of stream, -1 on error. */
+ * Returns the count, 0 at end of stream, -1 on error (ECANCELED: cancelled). */
 ssize_t net_read(struct net_conn *conn, void *buffer, size_t size);
 
 /* In a connection's coroutine: writes all of buffer (waiting as needed).
- * Returns 0, or -1 on error. */
+ * Returns 0, or -1 on error (ECANCELED: cancelled). */
 int net_write_all(struct net_conn *conn, const void *buffer, size_t size);
 
 #endif /* NETLOOP_H */

@@ -67,7 +67,8 @@ enum coro_result {
     CORO_ETHREAD,  /* a thread's own context cannot be resumed or destroyed */
     CORO_ESTACK,   /* the stack is smaller than CORO_STACK_MIN */
     CORO_ENOMEM,   /* out of memory, or the kernel refused another mapping (below) */
-    CORO_EBUSY     /* an arena still holds live coroutines */
+    CORO_EBUSY,    /* an arena still holds live coroutines */
+    CORO_ECANCELED /* the calling coroutine is being cancelled (coro_cancel()) */
 };
 
 /* C++ exceptions. Every context has its own C++ exception state: the stack
@@ -175,7 +176,8 @@ CORO_API int coro_resume(coro *co, void *value, void **result);
 /* Suspends the running coroutine and sends value to the context it yields
  * to (its resumer; see the rule at the top of this file). Returns when the
  * coroutine runs again, with the value it was resumed or transferred with
- * in *resumed_with (if not NULL). Errors: CORO_EOUTSIDE. */
+ * in *resumed_with (if not NULL). Errors: CORO_EOUTSIDE, CORO_ECANCELED
+ * (the caller is being cancelled: see coro_cancel()). */
 CORO_API int coro_yield(void *value, void **resumed_with);
 
 /* Suspends the running context and runs target, which takes the caller's
@@ -183,8 +185,68 @@ CORO_API int coro_yield(void *value, void **resumed_with);
  * target is a suspended coroutine or a thread's own context that
  * transferred away. Returns when control comes back, with the value passed
  * in *result (if not NULL). Errors: CORO_EINVAL (NULL), CORO_EDEAD,
- * CORO_ERUNNING (includes target == caller), CORO_ENORMAL. */
+ * CORO_ERUNNING (includes target == caller), CORO_ENORMAL, CORO_ETHREAD
+ * (another thread's own context), CORO_ECANCELED (the caller is being
+ * cancelled: see coro_cancel()). */
 CORO_API int coro_transfer(coro *target, void *value, void **result);
+
+/*
+ * Stopping a coroutine. C has no destructors, so a cancelled coroutine
+ * unwinds itself: once cancelled, every coro_yield() and coro_transfer() it
+ * makes fails with CORO_ECANCELED, and code that checks its switch's result
+ * releases what it holds and returns.
+ */
+
+/* Cancels the suspended coroutine co. If co has started, control goes to it
+ * as a resume from the caller (the caller is CORO_NORMAL meanwhile), but its
+ * pending coro_yield() or coro_transfer() returns CORO_ECANCELED with
+ * nothing delivered; from then on every yield or transfer it makes returns
+ * CORO_ECANCELED at once, without switching (the _with variants below then
+ * run nothing). It may still resume, and cancel, coroutines of its own.
+ * When its entry returns, control comes back here with the entry's return
+ * value in *result (if result is not NULL) and co is dead. A coroutine
+ * that never started becomes dead without running, and *result is NULL.
+ * Either way coro_cancelled(co) is then nonzero. Errors, changing nothing:
+ * CORO_EINVAL (NULL co), CORO_EDEAD, CORO_ERUNNING (the caller itself, or
+ * running on another thread), CORO_ENORMAL, CORO_ETHREAD (a thread's own
+ * context). */
+CORO_API int coro_cancel(coro *co, void **result);
+
+/* Nonzero once coro_cancel() has stopped co: while it unwinds (its status is
+ * then CORO_RUNNING or CORO_NORMAL) and after it has died that way. NULL: 0. */
+CORO_API int coro_cancelled(const coro *co);
+
+/*
+ * Hand-off hook, for schedulers (what Boost.Context calls ontop_fcontext).
+ * Each call below switches as the call without _with does, and then, once
+ * the caller is fully suspended (its registers and stack pointer saved, its
+ * status updated), runs fn(arg, from), where from is the caller, before the
+ * target's own code goes on. The caller's stack is not touched after fn
+ * starts, so fn may make the caller visible to other threads: a coroutine
+ * that puts itself on a wait queue holds the queue's lock across the switch
+ * and fn releases it; no other thread can resume the caller while it is
+ * still on its own stack.
+ *
+ * fn runs on the target's thread and stack (below the target's suspended
+ * frame; it needs room there) as a context of its own: coro_running() is
+ * that context, which lives until fn returns. fn may resume or cancel
+ * coroutines (they come back to it); its coro_yield() and coro_transfer()
+ * fail with CORO_EOUTSIDE. When the call fails, fn does not run.
+ * An exception must not leave fn.
+ */
+typedef void (*coro_hook)(void *arg, coro *from);
+
+/* coro_resume(co, value, result), then fn(arg, caller) on co's stack before
+ * co goes on. Errors: as coro_resume(), and CORO_EINVAL for a NULL fn. */
+CORO_API int coro_resume_with(coro *co, void *value, void **result, coro_hook fn, void *arg);
+
+/* coro_yield(value, resumed_with), then fn(arg, caller) in the context
+ * yielded to. Errors: as coro_yield(), CORO_ECANCELED, CORO_EINVAL (NULL fn). */
+CORO_API int coro_yield_with(void *value, void **resumed_with, coro_hook fn, void *arg);
+
+/* coro_transfer(target, value, result), then fn(arg, caller) on target's
+ * stack. Errors: as coro_transfer(), CORO_ECANCELED, CORO_EINVAL (NULL fn). */
+CORO_API int coro_transfer_with(coro *target, void *value, void **result, coro_hook fn, void *arg);
 
 /* The status of co. A NULL co reads as CORO_DEAD. */
 CORO_API enum coro_status coro_status(const coro *co);

@@ -26,7 +26,7 @@ need_packages() {
 BUILD_PACKAGES=(gcc libc6-dev meson ninja-build pkg-config)
 
 # What the test suite needs beyond a build.
-# (g++ builds the C++ exception test, tests/test_cxx_exceptions.cpp.)
+# (g++ builds the C++ tests: tests/test_cxx_exceptions.cpp, tests/test_cxx_cancel.cpp.)
 TEST_PACKAGES=(libcmocka-dev python3 gdb valgrind g++)
 
 # The peers the benchmarks compare libcoro with.

@@ -25,6 +25,11 @@
  *         stack_bottom is the lowest usable address (above any guard); only
  *         ABIs whose thread block describes the stack (Win64) use it: it
  *         becomes the coroutine's StackLimit and DeallocationStack there.
+ *         make writes only within [stack_top - CORO_ARCH_FRAME_SIZE -
+ *         2 * CORO_ARCH_STACK_ALIGN, stack_top), and stack_top need not be
+ *         aligned: the hand-off hook (coro.c, switch_with_hook) also builds
+ *         frames with it inside a live stack, just below a suspended
+ *         context's stack pointer, and abandons them after one use.
  */
 #ifndef CORO_ARCH_H
 #define CORO_ARCH_H

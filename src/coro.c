@@ -48,6 +48,7 @@
 #include <sanitizer/tsan_interface.h>
 #endif
 #if defined(CORO_HAVE_VALGRIND)
+#include <valgrind/memcheck.h>
 #include <valgrind/valgrind.h>
 #endif
 
@@ -55,7 +56,11 @@ enum coro_kind {
     KIND_THREAD,        /* a thread's own context: never created, never freed */
     KIND_MAPPED_STACK,  /* the library mapped the stack (or took it from the pool) */
     KIND_ARENA_STACK,   /* the stack belongs to an arena */
-    KIND_CALLER_STACK   /* the caller owns the stack memory */
+    KIND_CALLER_STACK,  /* the caller owns the stack memory */
+    /* Below KIND_THREAD, so that the one test coro_yield() makes for a
+     * thread's own context also catches these (see "Cancel" below). */
+    KIND_CANCELLED = -1, /* unwinding after coro_cancel(); kind_before_cancel holds the stack's kind */
+    KIND_HOOK = -2      /* the context a hand-off hook runs as (see "Hand-off hook" below) */
 };
 
 /* Lives at the top of its coroutine's stack (no separate allocation), or in
@@ -83,6 +88,8 @@ struct coro {
 #endif
     char name[CORO_NAME_MAX];
     struct coro_cxx_eh_globals cxx_eh; /* its C++ exception globals while switched out (cxx_eh.h) */
+    enum coro_kind kind_before_cancel; /* while kind is KIND_CANCELLED */
+    unsigned char cancelled;            /* coro_cancel() has stopped it */
 };
 
 _Static_assert(offsetof(struct coro, sp) == 0, "arch.h: a context's saved stack pointer comes first");
@@ -294,14 +301,17 @@ static int switch_with_cxx_eh(void **save_sp, void *load_sp, intptr_t result)
 }
 
 /* Saves the running stack into `from` and continues `to`, which the caller
- * has made the thread's running context. */
-static ALWAYS_INLINE int switch_stacks(struct thread_state *t, struct coro *from, struct coro *to, intptr_t result)
+ * has made the thread's running context, at load_sp: its own saved stack
+ * pointer, or a frame built on its stack (the hand-off hook's). */
+static ALWAYS_INLINE int switch_stacks(struct thread_state *t, struct coro *from, struct coro *to, void *load_sp,
+                                       intptr_t result)
 {
 #if defined(CORO_ASAN) || defined(CORO_TSAN)
     coro_cxx_eh_switch(t->cxx_eh_globals, &from->cxx_eh, &to->cxx_eh);
-    return coro_arch_switch_result(&from->sp, to->sp, result);
+    return coro_arch_switch_result(&from->sp, load_sp, result);
 #else
-    return t->switch_stacks(&from->sp, to->sp, result);
+    (void)to;
+    return t->switch_stacks(&from->sp, load_sp, result);
 #endif
 }
 
@@ -325,7 +335,7 @@ static inline int switch_to(struct thread_state *t, struct coro *from, struct co
         *to->inbox = value;
     from->inbox = inbox;
     sanitizer_switch_start(t, from, to, 0);
-    int result = switch_stacks(t, from, to, CORO_OK);
+    int result = switch_stacks(t, from, to, to->sp, CORO_OK);
     sanitizer_switch_finish(from);
     return result;
 }
@@ -341,6 +351,8 @@ static NORETURN void coro_start(void *ignored, void *arg)
     void *result = self->entry(self->first_value);
 
     struct thread_state *t = this_thread_after_switch();
+    if (UNLIKELY(self->kind == KIND_CANCELLED))
+        self->kind = self->kind_before_cancel;
     struct coro *to = self->resumer != NULL ? self->resumer : &t->self;
     self->resumer = NULL;
     self->status = CORO_DEAD;
@@ -349,7 +361,7 @@ static NORETURN void coro_start(void *ignored, void *arg)
     if (to->inbox != NULL)
         *to->inbox = result;
     sanitizer_switch_start(t, self, to, 1);
-    switch_stacks(t, self, to, 0);
+    switch_stacks(t, self, to, to->sp, 0);
 #if defined(__GNUC__)
     __builtin_trap();
 #endif
@@ -450,6 +462,7 @@ int coro_create(coro **out, coro_entry entry, const struct coro_options *opts)
     co->stack = stack;
     co->stack.top = co;
     co->arena = opts->arena;
+    co->cancelled = 0;
     /* An arena's coroutines ask for no size: its slots set it. */
     co->stack_size = kind == KIND_ARENA_STACK ? (size_t)((char *)stack.top - (char *)stack.bottom) - overhead : usable;
 #if defined(CORO_ASAN)
@@ -503,6 +516,14 @@ int coro_destroy(coro *co)
     return CORO_OK;
 }
 
+/* Why a context whose kind is below KIND_THREAD cannot switch away by yield
+ * or transfer. Out of line, so that the usual path tests the kind in place
+ * and keeps nothing of it. */
+static NOINLINE int refused_switch(const struct coro *self)
+{
+    return self->kind == KIND_CANCELLED ? CORO_ECANCELED : CORO_EOUTSIDE;
+}
+
 /* A thread's first resume or transfer: sets up its own context, then does
  * the call again. Kept out of line, and reached by a tail call, so that the
  * usual path needs no stack frame of its own. */
@@ -534,8 +555,12 @@ int coro_yield(void *value, void **resumed_with)
 {
     struct thread_state *t = this_thread();
     struct coro *self = t->running;
-    if (UNLIKELY(self == NULL || self->kind == KIND_THREAD))
+    if (UNLIKELY(self == NULL))
         return CORO_EOUTSIDE;
+    /* One test for the thread's own context, a cancelled coroutine and a
+     * hook's context: all are below KIND_MAPPED_STACK. */
+    if (UNLIKELY(self->kind <= KIND_THREAD))
+        return refused_switch(self);
 
     struct coro *to = self->resumer;
     if (UNLIKELY(to == NULL))
@@ -560,6 +585,8 @@ int coro_transfer(coro *target, void *value, void **result)
     struct coro *self = t->running;
     if (UNLIKELY(self == NULL))
         return first_use_then(coro_transfer, target, value, result);
+    if (UNLIKELY(self->kind < KIND_THREAD))
+        return refused_switch(self);
     target->resumer = self->resumer;
     self->resumer = NULL;
     self->status = CORO_SUSPENDED;
@@ -637,6 +664,252 @@ const char *coro_strerror(int result)
                "65530 by default, about 32,000 guarded coroutines): raise vm.max_map_count, or use unguarded "
                "stacks (a coro_arena with CORO_NO_GUARD, or caller-supplied stacks)";
     case CORO_EBUSY: return "arena still holds live coroutines";
+    case CORO_ECANCELED: return "the coroutine is being cancelled";
     }
     return "unknown libcoro result";
+}
+
+/*
+ * Cancel. A cancelled coroutine's kind becomes KIND_CANCELLED until its
+ * entry returns, so the test coro_yield() already makes for a thread's own
+ * context (kind <= KIND_THREAD) also stops its yields: the plain switch path
+ * reads nothing more. Only a coroutine that has started and is suspended
+ * can be cancelled, so the cancelled state lasts while the coroutine is
+ * RUNNING or NORMAL: nothing can resume, transfer to or destroy it then.
+ */
+
+/* A coroutine that has not started still waits with its first value's slot
+ * as its inbox; once it has run, its inbox is whatever its last switch away
+ * named, never that slot. */
+static int never_started(const struct coro *co)
+{
+    return co->inbox == &co->first_value;
+}
+
+int coro_cancel(coro *co, void **result)
+{
+    if (co == NULL)
+        return CORO_EINVAL;
+    if (co->status != CORO_SUSPENDED)
+        return not_suspended(co);
+    if (co->kind == KIND_THREAD)
+        return CORO_ETHREAD;
+
+    if (never_started(co)) {
+        co->status = CORO_DEAD;
+        co->cancelled = 1;
+        if (result != NULL)
+            *result = NULL;
+        return CORO_OK;
+    }
+
+    struct thread_state *t = this_thread();
+    struct coro *self = running_on(t);
+    self->status = CORO_NORMAL;
+    co->resumer = self;
+    co->cancelled = 1;
+    co->kind_before_cancel = co->kind;
+    co->kind = KIND_CANCELLED;
+    /* As switch_to, but nothing reaches co's inbox and its pending switch
+     * returns CORO_ECANCELED. The entry's return value comes back through
+     * self's inbox (coro_start), with CORO_OK as this call's result. */
+    co->status = CORO_RUNNING;
+    t->running = co;
+    self->inbox = result;
+    sanitizer_switch_start(t, self, co, 0);
+    int switched = switch_stacks(t, self, co, co->sp, CORO_ECANCELED);
+    sanitizer_switch_finish(self);
+    return switched;
+}
+
+int coro_cancelled(const coro *co)
+{
+    return co != NULL && co->cancelled;
+}
+
+/*
+ * Hand-off hook, portably: the caller switches to a fresh frame that
+ * coro_arch_make() builds on the target's stack, just below the target's
+ * suspended frame (memory the target does not use while suspended). There
+ * run_hook() calls fn, then switches into the target's own frame and is
+ * abandoned, so the target continues exactly as after a plain switch. Only
+ * the two arch functions every port has are used; the caller's stack is
+ * never touched after its own switch away; the cost (a second switch and a
+ * frame built) falls on the hook's calls alone.
+ */
+
+/* Bytes between the target's saved stack pointer and the hook's frame: the
+ * request goes there. No ABI lets a suspended function keep data below its
+ * stack pointer across a call, so all of it is free. */
+#define HOOK_GAP 256
+
+/* What run_hook needs, kept on the target's stack above the hook's frame,
+ * where it lives as long as that frame. It is also the arg the frame is
+ * made with, which unwinders read as a control block (arch.h): its resumer
+ * slot is NULL, so a walk from inside fn ends at the hook's root. */
+struct hook_request {
+    coro_hook fn;
+    void *arg;
+    void *no_resumer;
+    struct coro *from;
+    struct coro *target;
+};
+_Static_assert(offsetof(struct hook_request, no_resumer) == CORO_ARCH_RESUMER_OFFSET,
+               "arch.h: the hook's frame ends unwinding");
+_Static_assert(sizeof(struct hook_request) <= HOOK_GAP, "the request fits in the gap");
+
+/* Not instrumented by sanitizers: it never returns, and a function entry
+ * that TSan counts, or stack redzones that ASan poisons, would stay behind
+ * on the target's stack once per call. */
+#if defined(__has_attribute)
+#if __has_attribute(disable_sanitizer_instrumentation)
+#define NOT_INSTRUMENTED __attribute__((disable_sanitizer_instrumentation))
+#endif
+#endif
+#if !defined(NOT_INSTRUMENTED) && defined(__GNUC__) && !defined(__clang__)
+#define NOT_INSTRUMENTED __attribute__((no_sanitize("address", "thread")))
+#endif
+#if !defined(NOT_INSTRUMENTED)
+#define NOT_INSTRUMENTED
+#endif
+
+static NORETURN NOT_INSTRUMENTED void run_hook(void *ignored, void *arg)
+{
+    (void)ignored;
+    const struct hook_request request = *(const struct hook_request *)arg;
+    struct coro *target = request.target;
+    sanitizer_switch_finish(target);
+
+    /* fn's own context, so that whatever fn does cannot write the target's
+     * saved state: a coroutine fn resumes comes back here. */
+    struct coro hook;
+    hook.sp = NULL;
+    hook.inbox = NULL;
+    hook.resumer = NULL;
+    hook.status = CORO_RUNNING;
+    hook.kind = KIND_HOOK;
+    hook.entry = NULL;
+    hook.first_value = NULL;
+    hook.user_data = NULL;
+    hook.stack = target->stack;
+    hook.arena = NULL;
+    hook.stack_size = 0;
+#if defined(CORO_ASAN)
+    hook.asan_fake_stack = NULL;
+#endif
+#if defined(CORO_TSAN)
+    hook.tsan_fiber = target->tsan_fiber;
+#endif
+#if defined(CORO_HAVE_VALGRIND)
+    hook.valgrind_stack_id = 0;
+#endif
+    memcpy(hook.name, "hook", sizeof "hook");
+    hook.kind_before_cancel = KIND_HOOK;
+    hook.cancelled = 0;
+    /* Saved into when fn switches away, and loaded back when control
+     * returns to it: the target's C++ exception state, meanwhile. */
+    coro_cxx_eh_init(&hook.cxx_eh);
+
+    struct thread_state *t = this_thread_after_switch();
+    t->running = &hook;
+    request.fn(request.arg, request.from);
+
+    t = this_thread_after_switch();
+    t->running = target;
+    /* The hook's frame is abandoned, as coro_start's is: ASan may forget
+     * its fake frames; the target's are kept for the target. */
+    sanitizer_switch_start(t, target, target, 0);
+    void *abandoned_sp;
+    coro_arch_switch(&abandoned_sp, target->sp, (void *)(intptr_t)CORO_OK);
+#if defined(__GNUC__)
+    __builtin_trap();
+#endif
+    for (;;) {
+    }
+}
+
+/* switch_to with a hook: the same bookkeeping, then the switch goes through
+ * run_hook on to's stack. */
+static int switch_with_hook(struct thread_state *t, struct coro *from, struct coro *to, void *value, void **inbox,
+                            coro_hook fn, void *arg)
+{
+    to->status = CORO_RUNNING;
+    t->running = to;
+    if (to->inbox != NULL)
+        *to->inbox = value;
+    from->inbox = inbox;
+    char *hook_top = (char *)to->sp - HOOK_GAP;
+#if defined(CORO_HAVE_VALGRIND)
+    /* Memcheck made the stack below to's stack pointer inaccessible when
+     * its frames returned; the request and the hook's frame go there. */
+    VALGRIND_MAKE_MEM_UNDEFINED(hook_top - CORO_ARCH_FRAME_SIZE - 2 * CORO_ARCH_STACK_ALIGN,
+                                CORO_ARCH_FRAME_SIZE + 2 * CORO_ARCH_STACK_ALIGN + HOOK_GAP);
+#endif
+    struct hook_request *request = (struct hook_request *)hook_top;
+    request->fn = fn;
+    request->arg = arg;
+    request->no_resumer = NULL;
+    request->from = from;
+    request->target = to;
+    void *hook_sp = coro_arch_make(hook_top, to->stack.bottom, run_hook, request);
+    sanitizer_switch_start(t, from, to, 0);
+    /* The C++ exception state changes hands here: fn runs with the target's,
+     * as the target's own code will. */
+    int result = switch_stacks(t, from, to, hook_sp, CORO_OK);
+    sanitizer_switch_finish(from);
+    return result;
+}
+
+int coro_resume_with(coro *co, void *value, void **result, coro_hook fn, void *arg)
+{
+    if (co == NULL || fn == NULL)
+        return CORO_EINVAL;
+    if (co->status != CORO_SUSPENDED)
+        return not_suspended(co);
+    if (co->kind == KIND_THREAD)
+        return CORO_ETHREAD;
+
+    struct thread_state *t = this_thread();
+    struct coro *self = running_on(t);
+    self->status = CORO_NORMAL;
+    co->resumer = self;
+    return switch_with_hook(t, self, co, value, result, fn, arg);
+}
+
+int coro_yield_with(void *value, void **resumed_with, coro_hook fn, void *arg)
+{
+    struct thread_state *t = this_thread();
+    struct coro *self = t->running;
+    if (self == NULL || self->kind == KIND_THREAD || self->kind == KIND_HOOK)
+        return CORO_EOUTSIDE;
+    if (self->kind == KIND_CANCELLED)
+        return CORO_ECANCELED;
+    if (fn == NULL)
+        return CORO_EINVAL;
+
+    struct coro *to = self->resumer != NULL ? self->resumer : &t->self;
+    self->resumer = NULL;
+    self->status = CORO_SUSPENDED;
+    return switch_with_hook(t, self, to, value, resumed_with, fn, arg);
+}
+
+int coro_transfer_with(coro *target, void *value, void **result, coro_hook fn, void *arg)
+{
+    if (target == NULL || fn == NULL)
+        return CORO_EINVAL;
+    if (target->status != CORO_SUSPENDED)
+        return not_suspended(target);
+
+    struct thread_state *t = this_thread();
+    if (target->kind == KIND_THREAD && target != &t->self)
+        return CORO_ETHREAD;
+    struct coro *self = running_on(t);
+    if (self->kind == KIND_CANCELLED)
+        return CORO_ECANCELED;
+    if (self->kind == KIND_HOOK)
+        return CORO_EOUTSIDE;
+    target->resumer = self->resumer;
+    self->resumer = NULL;
+    self->status = CORO_SUSPENDED;
+    return switch_with_hook(t, self, target, value, result, fn, arg);
 }

@@ -5,7 +5,8 @@
 # and once every connection has finished its messages and sits open, stops
 # the server with SIGTERM. Passes when the client saw every byte intact and
 # every connection closed by the server, and the server exited with status 0
-# after closing every connection it still had.
+# after cancelling every connection it still had, each of which cleaned up
+# (freed its buffer, closed its socket) in its own coroutine.
 set -euo pipefail
 server=$1
 client=$2
@@ -63,4 +64,7 @@ open=$(sed -n 's/.* \([0-9]*\) open at shutdown, \([0-9]*\) closed$/\1 \2/p' "$w
 read -r open_at_shutdown closed <<<"$open"
 [ "$open_at_shutdown" -gt 0 ] && [ "$open_at_shutdown" -eq "$closed" ] || {
     echo "server closed $closed of $open_at_shutdown open connections"; exit 1; }
-echo "PASS: clean shutdown with $open_at_shutdown connections open"
+own=$(sed -n 's/^cleaned up by their own coroutine on cancel: \([0-9]*\)$/\1/p' "$work/server.out")
+[ "${own:-0}" -eq "$open_at_shutdown" ] || {
+    echo "${own:-0} of $open_at_shutdown connections cleaned up in their own coroutine"; exit 1; }
+echo "PASS: clean shutdown with $open_at_shutdown connections open, each cleaned up by its own coroutine"

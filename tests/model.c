@@ -18,7 +18,11 @@
  * The model is written from the rules in coro.h alone: the resumer chain,
  * transfer handing the transferrer's resumer to the target, a yield or return
  * with no resumer going to the thread's own context, and a failing call
- * returning its documented code while changing nothing. Where coro.h lists
+ * returning its documented code while changing nothing; coro_cancel() (a
+ * cancelled driver's pending switch and every later yield or transfer fail
+ * with CORO_ECANCELED, an echo coroutine returns ECHO_CANCELLED) and the
+ * hand-off hook (the _with calls: the hook runs exactly once per switch, with
+ * the caller as `from`, already suspended). Where coro.h lists
  * several codes that apply at once without ordering them, any of them is
  * accepted.
  */
@@ -62,6 +66,8 @@
 #define TOKEN_STEP 8
 #define TOKEN_RETURN 1
 #define TOKEN_ECHOED 4
+/* What an echo coroutine returns when cancelled: no token has bit 1. */
+#define ECHO_CANCELLED 2
 
 /* Written into out-parameters of calls expected to fail, to see that they
  * stay untouched. */
@@ -75,6 +81,8 @@ struct context {
     void *caller_stack;     /* malloc'ed stack handed to coro_create, or NULL */
     char name[CORO_NAME_MAX];
     void *user_data;
+    int started;            /* has run: a cancel then switches to it */
+    int cancelled;          /* coro_cancel() has stopped it */
 };
 
 static struct context ctx[CONTEXTS];
@@ -86,6 +94,18 @@ static unsigned long ops_limit;
 static int unwinding;
 static int tracing;
 static const struct model_source *src;
+static int cancel_wakeup;       /* the context that wakes up next was cancelled: its switch fails */
+
+/* What the hook of the last _with call saw, and what the model expects. */
+static struct {
+    int expected;
+    coro *expected_from;
+    enum coro_status expected_status;
+    int runs;
+    coro *from;
+    enum coro_status from_status;
+    int yield_result, arg_ok, running_ok;
+} hook_seen;
 
 static const char *const status_names[] = {"suspended", "running", "normal", "dead"};
 
@@ -145,6 +165,7 @@ static void model_switch(int to, uintptr_t value)
 {
     for (;;) {
         ctx[to].status = CORO_RUNNING;
+        ctx[to].started = 1;
         model_running = to;
         if (to == THREAD || ctx[to].driver) {
             in_flight = value;
@@ -166,6 +187,15 @@ static int arrive(int have_value, void *value)
           model_running, -1);
     if (have_value)
         check((uintptr_t)value == in_flight, "value received", (long)in_flight, (long)(uintptr_t)value);
+    if (hook_seen.expected) {
+        check(hook_seen.runs == 1, "the hook ran once", 1, hook_seen.runs);
+        check(hook_seen.from == hook_seen.expected_from, "the hook's from is the caller", 0, -1);
+        check(hook_seen.from_status == hook_seen.expected_status, "the caller is suspended when the hook runs",
+              hook_seen.expected_status, hook_seen.from_status);
+        check(hook_seen.yield_result == CORO_EOUTSIDE, "a yield in a hook", CORO_EOUTSIDE, hook_seen.yield_result);
+        check(hook_seen.arg_ok && hook_seen.running_ok, "the hook's arg and context", 1, 0);
+        hook_seen.expected = 0;
+    }
     return model_running;
 }
 
@@ -183,6 +213,8 @@ static void check_all(void)
         }
         check(strcmp(coro_name(ctx[i].handle), ctx[i].name) == 0, "name", i, -1);
         check(coro_user_data(ctx[i].handle) == ctx[i].user_data, "user data", i, -1);
+        check(coro_cancelled(ctx[i].handle) == ctx[i].cancelled, "coro_cancelled", ctx[i].cancelled,
+              coro_cancelled(ctx[i].handle));
     }
     check(coro_running() == ctx[model_running].handle, "coro_running()", model_running, -1);
     check(coro_inside() == (model_running != THREAD), "coro_inside()", model_running != THREAD,
@@ -248,6 +280,43 @@ static uintptr_t value_for(int target)
     return token;
 }
 
+static void model_hook(void *arg, coro *from)
+{
+    hook_seen.runs++;
+    hook_seen.from = from;
+    hook_seen.from_status = coro_status(from);
+    hook_seen.arg_ok = arg == &hook_seen;
+    hook_seen.running_ok = coro_running() != from && strcmp(coro_name(coro_running()), "hook") == 0;
+    hook_seen.yield_result = coro_yield(NULL, NULL);
+}
+
+/* Whether the next switch goes through a hook; if so, what it must see. */
+static int want_hook(int self, enum coro_status from_status)
+{
+    hook_seen.runs = 0;
+    if (choose(4) != 0)
+        return 0;
+    hook_seen.expected_from = ctx[self].handle;
+    hook_seen.expected_status = from_status;
+    return 1;
+}
+
+/* The switch a driver waited in has returned: with CORO_OK and the value in
+ * flight, or, when it was cancelled meanwhile, with CORO_ECANCELED and
+ * nothing delivered. */
+static void woke(const char *what, int rc, void **out, void *value)
+{
+    if (cancel_wakeup) {
+        cancel_wakeup = 0;
+        check(rc == CORO_ECANCELED, "a cancelled switch", CORO_ECANCELED, rc);
+        check(value == UNTOUCHED, "a cancelled switch delivers nothing", 0, -1);
+        arrive(0, NULL);
+        return;
+    }
+    check(rc == CORO_OK, what, CORO_OK, rc);
+    arrive(out != NULL, value);
+}
+
 static void op_resume(int self)
 {
     int target = pick_target(self);
@@ -256,19 +325,24 @@ static void op_resume(int self)
     unsigned errors = target == NONE ? BIT(CORO_EINVAL) : state_error(target);
     if (target == THREAD)
         errors |= BIT(CORO_ETHREAD);
+    int hook = want_hook(self, CORO_NORMAL);
     if (errors != 0) {
-        int rc = coro_resume(handle_of(target), (void *)new_token(), result_ptr);
+        int rc = hook ? coro_resume_with(handle_of(target), (void *)new_token(), result_ptr, model_hook, &hook_seen)
+                      : coro_resume(handle_of(target), (void *)new_token(), result_ptr);
         trace("resume", self, target, rc);
         check_error("resume refused", errors, rc);
         check(result == UNTOUCHED, "a refused resume leaves *result alone", 0, -1);
+        check(hook_seen.runs == 0, "a refused resume runs no hook", 0, hook_seen.runs);
         return;
     }
     uintptr_t token = value_for(target);
     ctx[self].status = CORO_NORMAL;
     ctx[target].resumer = self;
     model_switch(target, token);
-    trace("resume", self, target, 0);
-    int rc = coro_resume(ctx[target].handle, (void *)token, result_ptr);
+    trace(hook ? "resume+h" : "resume", self, target, 0);
+    hook_seen.expected = hook;
+    int rc = hook ? coro_resume_with(ctx[target].handle, (void *)token, result_ptr, model_hook, &hook_seen)
+                  : coro_resume(ctx[target].handle, (void *)token, result_ptr);
     check(rc == CORO_OK, "resume", CORO_OK, rc);
     arrive(result_ptr != NULL, result);
 }
@@ -277,11 +351,14 @@ static void op_yield(int self)
 {
     void *resumed_with = UNTOUCHED;
     void **resumed_ptr = choose(8) == 0 ? NULL : &resumed_with;
-    if (self == THREAD) {
-        int rc = coro_yield((void *)new_token(), resumed_ptr);
+    int hook = want_hook(self, CORO_SUSPENDED);
+    if (self == THREAD || ctx[self].cancelled) {
+        int rc = hook ? coro_yield_with((void *)new_token(), resumed_ptr, model_hook, &hook_seen)
+                      : coro_yield((void *)new_token(), resumed_ptr);
         trace("yield", self, NONE, rc);
-        check_error("yield outside a coroutine", BIT(CORO_EOUTSIDE), rc);
+        check_error("yield refused", BIT(self == THREAD ? CORO_EOUTSIDE : CORO_ECANCELED), rc);
         check(resumed_with == UNTOUCHED, "a refused yield leaves *resumed_with alone", 0, -1);
+        check(hook_seen.runs == 0, "a refused yield runs no hook", 0, hook_seen.runs);
         return;
     }
     int to = yield_target(self);
@@ -289,10 +366,11 @@ static void op_yield(int self)
     ctx[self].status = CORO_SUSPENDED;
     ctx[self].resumer = NONE;
     model_switch(to, token);
-    trace("yield", self, to, 0);
-    int rc = coro_yield((void *)token, resumed_ptr);
-    check(rc == CORO_OK, "yield", CORO_OK, rc);
-    arrive(resumed_ptr != NULL, resumed_with);
+    trace(hook ? "yield+h" : "yield", self, to, 0);
+    hook_seen.expected = hook;
+    int rc = hook ? coro_yield_with((void *)token, resumed_ptr, model_hook, &hook_seen)
+                  : coro_yield((void *)token, resumed_ptr);
+    woke("yield", rc, resumed_ptr, resumed_with);
 }
 
 static void transfer_to(int self, int target)
@@ -300,11 +378,16 @@ static void transfer_to(int self, int target)
     void *result = UNTOUCHED;
     void **result_ptr = choose(8) == 0 ? NULL : &result;
     unsigned errors = target == NONE ? BIT(CORO_EINVAL) : state_error(target);
+    if (errors == 0 && ctx[self].cancelled)
+        errors = BIT(CORO_ECANCELED);
+    int hook = want_hook(self, CORO_SUSPENDED);
     if (errors != 0) {
-        int rc = coro_transfer(handle_of(target), (void *)new_token(), result_ptr);
+        int rc = hook ? coro_transfer_with(handle_of(target), (void *)new_token(), result_ptr, model_hook, &hook_seen)
+                      : coro_transfer(handle_of(target), (void *)new_token(), result_ptr);
         trace("transfer", self, target, rc);
         check_error("transfer refused", errors, rc);
         check(result == UNTOUCHED, "a refused transfer leaves *result alone", 0, -1);
+        check(hook_seen.runs == 0, "a refused transfer runs no hook", 0, hook_seen.runs);
         return;
     }
     uintptr_t token = value_for(target);
@@ -312,10 +395,11 @@ static void transfer_to(int self, int target)
     ctx[self].resumer = NONE;
     ctx[self].status = CORO_SUSPENDED;
     model_switch(target, token);
-    trace("transfer", self, target, 0);
-    int rc = coro_transfer(ctx[target].handle, (void *)token, result_ptr);
-    check(rc == CORO_OK, "transfer", CORO_OK, rc);
-    arrive(result_ptr != NULL, result);
+    trace(hook ? "transfer+h" : "transfer", self, target, 0);
+    hook_seen.expected = hook;
+    int rc = hook ? coro_transfer_with(ctx[target].handle, (void *)token, result_ptr, model_hook, &hook_seen)
+                  : coro_transfer(ctx[target].handle, (void *)token, result_ptr);
+    woke("transfer", rc, result_ptr, result);
 }
 
 static void *driver_entry(void *value);
@@ -483,6 +567,62 @@ static void op_query(int self)
     }
 }
 
+static void op_cancel(int self)
+{
+    int target = pick_target(self);
+    void *result = UNTOUCHED;
+    void **result_ptr = choose(8) == 0 ? NULL : &result;
+    unsigned errors = target == NONE ? BIT(CORO_EINVAL) : state_error(target);
+    if (target == THREAD)
+        errors |= BIT(CORO_ETHREAD);
+    if (errors != 0) {
+        int rc = coro_cancel(handle_of(target), result_ptr);
+        trace("cancel", self, target, rc);
+        check_error("cancel refused", errors, rc);
+        check(result == UNTOUCHED, "a refused cancel leaves *result alone", 0, -1);
+        return;
+    }
+    ctx[target].cancelled = 1;
+    if (!ctx[target].started) {
+        ctx[target].status = CORO_DEAD;
+        int rc = coro_cancel(ctx[target].handle, result_ptr);
+        trace("cancel", self, target, rc);
+        check(rc == CORO_OK, "cancel before start", CORO_OK, rc);
+        check(result_ptr == NULL || result == NULL, "cancel before start: NULL result", 0, -1);
+        return;
+    }
+    ctx[self].status = CORO_NORMAL;
+    ctx[target].resumer = self;
+    if (ctx[target].driver) {
+        ctx[target].status = CORO_RUNNING;
+        model_running = target;
+        cancel_wakeup = 1;
+    } else {
+        /* An echo coroutine's failed yield makes it return at once. */
+        ctx[target].status = CORO_DEAD;
+        ctx[target].resumer = NONE;
+        ctx[self].status = CORO_RUNNING;
+        model_running = self;
+        in_flight = ECHO_CANCELLED;
+    }
+    trace("cancel", self, target, 0);
+    int rc = coro_cancel(ctx[target].handle, result_ptr);
+    check(rc == CORO_OK, "cancel", CORO_OK, rc);
+    arrive(result_ptr != NULL, result);
+}
+
+/* A driver coroutine's entry returns: control goes where a yield would. */
+static void *finish(int self)
+{
+    int to = yield_target(self);
+    uintptr_t token = value_for(to);
+    ctx[self].status = CORO_DEAD;
+    ctx[self].resumer = NONE;
+    model_switch(to, token);
+    trace("return", self, to, 0);
+    return (void *)token;
+}
+
 /* While unwinding, the thread's own context may still have a resumer (a
  * coroutine transferred to it); a coroutine must then take its place and
  * yield, or that resumer would wait for ever. */
@@ -514,7 +654,9 @@ static void *drive(int self)
         if (!unwinding && (ops_done >= ops_limit || src->exhausted(src->state)))
             unwinding = 1;
         if (unwinding) {
-            if (self != THREAD) {
+            if (self != THREAD && ctx[self].cancelled) {
+                return finish(self);
+            } else if (self != THREAD) {
                 op_yield(self);
             } else if (ctx[THREAD].resumer != NONE) {
                 unwind_thread();
@@ -536,14 +678,10 @@ static void *drive(int self)
                 op_yield(self);
         } else if (op < 48) {
             transfer_to(self, pick_target(self));
-        } else if (op < 52 && self != THREAD) {
-            int to = yield_target(self);
-            uintptr_t token = value_for(to);
-            ctx[self].status = CORO_DEAD;
-            ctx[self].resumer = NONE;
-            model_switch(to, token);
-            trace("return", self, to, 0);
-            return (void *)token;
+        } else if ((op < 52 || (op < 58 && ctx[self].cancelled)) && self != THREAD) {
+            return finish(self);
+        } else if (op < 58) {
+            op_cancel(self);
         } else if (op < 66) {
             int slot = 1 + (int)choose(RANDOM_SLOTS);
             for (int i = 0; i < RANDOM_SLOTS && ctx[slot].handle != NULL; i++)
@@ -572,7 +710,8 @@ static void *echo_entry(void *value)
         uintptr_t token = (uintptr_t)value;
         if (token & TOKEN_RETURN)
             return (void *)(token | TOKEN_ECHOED);
-        coro_yield((void *)(token | TOKEN_ECHOED), &value);
+        if (coro_yield((void *)(token | TOKEN_ECHOED), &value) == CORO_ECANCELED)
+            return (void *)ECHO_CANCELLED;
     }
 }
 

@@ -108,10 +108,61 @@ static void test_backtrace_stops_at_the_root(void **state)
     assert_int_equal(coro_destroy(co), CORO_OK);
 }
 
+/* A hand-off hook runs on a frame of its own at the bottom of the target's
+ * stack: a walk from inside it ends there too, and never follows the
+ * caller, which may already run elsewhere. */
+__attribute__((noinline)) static void walking_hook(void *arg, coro *from)
+{
+    (void)from;
+    walk_stack(arg);
+}
+
+static void *yield_twice(void *value)
+{
+    coro_yield(value, NULL);
+    return value;
+}
+
+static void test_backtrace_in_a_hook_stops_at_its_root(void **state)
+{
+    (void)state;
+    struct walk walks[2] = {{0}, {0}};
+    coro *co;
+    assert_int_equal(coro_create(&co, yield_twice, NULL), CORO_OK);
+    /* Into a fresh coroutine, then into one suspended in a yield. */
+    assert_int_equal(coro_resume_with(co, NULL, NULL, walking_hook, &walks[0]), CORO_OK);
+    assert_int_equal(coro_resume_with(co, NULL, NULL, walking_hook, &walks[1]), CORO_OK);
+    assert_int_equal(coro_status(co), CORO_DEAD);
+    /* The same walk from here, on the thread's stack below cmocka and main:
+     * a walk that went on into the caller would be at least this long.
+     * Only x86-64 System V's unwind rules lead from a root into a resumer
+     * (arch.h); elsewhere every root ends the walk, and the thread's own
+     * walk may end as early (at a library built without unwind tables). */
+    struct walk here = {0};
+    walking_hook(&here, NULL);
+#if defined(__x86_64__) && !defined(_WIN32)
+    const int walks_on_into_resumers = 1;
+#else
+    const int walks_on_into_resumers = 0;
+#endif
+    for (int i = 0; i < 2; i++) {
+        print_message("hook walk %d: backtrace() %d frames, unwinder %d frames\n", i, walks[i].frames,
+                      walks[i].unwinder_frames);
+        assert_true(walks[i].frames >= 2);
+        assert_true(walks[i].frames < MAX_FRAMES);
+        assert_true(walks[i].lists_entry);
+        assert_int_equal(walks[i].unwinder_result, END_OF_WALK);
+        if (walks_on_into_resumers)
+            assert_true(walks[i].unwinder_frames < here.unwinder_frames);
+    }
+    assert_int_equal(coro_destroy(co), CORO_OK);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_backtrace_stops_at_the_root),
+        cmocka_unit_test(test_backtrace_in_a_hook_stops_at_its_root),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

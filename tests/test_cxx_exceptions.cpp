@@ -78,6 +78,52 @@ void test_leaving_catch_in_coroutine_keeps_resumers_exception(void **)
     assert_int_equal(coro_destroy(co), CORO_OK);
 }
 
+/* The same through the other ways into a coroutine: a resume with a hand-off
+ * hook, and a cancel, each run from inside the resumer's catch block. The
+ * hook runs with the coroutine's exception state, as the coroutine will. */
+std::string seen_in_hook;
+
+void record_hook_view(void *, coro *)
+{
+    seen_in_hook = current_message();
+}
+
+void *yield_inside_catch_until_cancelled(void *)
+{
+    try {
+        throw std::runtime_error("coroutine's");
+    } catch (const std::runtime_error &e) {
+        while (coro_yield(nullptr, nullptr) == CORO_OK) {
+        }
+        if (std::strcmp(e.what(), "coroutine's") != 0 || current_message() != "coroutine's")
+            return reinterpret_cast<void *>(1);
+    }
+    return current_message().empty() ? nullptr : reinterpret_cast<void *>(2);
+}
+
+void test_hook_and_cancel_keep_each_catch(void **)
+{
+    coro *co;
+    assert_int_equal(coro_create(&co, yield_inside_catch_until_cancelled, nullptr), CORO_OK);
+    assert_int_equal(coro_resume(co, nullptr, nullptr), CORO_OK);
+    void *result = reinterpret_cast<void *>(-1);
+    try {
+        throw std::runtime_error("resumer's");
+    } catch (const std::runtime_error &e) {
+        assert_int_equal(coro_resume_with(co, nullptr, nullptr, record_hook_view, nullptr), CORO_OK);
+        assert_string_equal(seen_in_hook.c_str(), "coroutine's");
+        assert_string_equal(current_message().c_str(), "resumer's");
+        /* The coroutine leaves its catch block while being cancelled. */
+        assert_int_equal(coro_cancel(co, &result), CORO_OK);
+        assert_string_equal(e.what(), "resumer's");
+        assert_string_equal(current_message().c_str(), "resumer's");
+    }
+    assert_null(result);
+    assert_int_equal(coro_status(co), CORO_DEAD);
+    assert_string_equal(current_message().c_str(), "");
+    assert_int_equal(coro_destroy(co), CORO_OK);
+}
+
 /* Seen from inside a coroutine: the resumer's exception is not current, and
  * `throw;` rethrows the coroutine's own. */
 void *rethrow_own(void *)
@@ -270,6 +316,7 @@ int main()
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_leaving_catch_in_coroutine_keeps_resumers_exception),
+        cmocka_unit_test(test_hook_and_cancel_keep_each_catch),
         cmocka_unit_test(test_current_exception_is_per_context),
         cmocka_unit_test(test_uncaught_exceptions_is_per_context),
         cmocka_unit_test(test_coroutine_resumed_while_thread_unwinds),

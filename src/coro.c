@@ -613,6 +613,7 @@ struct coro_registry coro_registry = {
     .inbox_offset = offsetof(struct coro, inbox),
     .first_value_offset = offsetof(struct coro, first_value),
     .frame_size = CORO_ARCH_FRAME_SIZE,
+    .resumer_offset = offsetof(struct coro, resumer),
 };
 
 _Static_assert(sizeof(enum coro_status) == sizeof(int), "registry.h: a status is read as an int");

@@ -27,6 +27,10 @@
  *                              SUSPENDED coroutine that has never run
  *     +52  frame_size          CORO_ARCH_FRAME_SIZE: the suspended frame at
  *                              the saved stack pointer (src/arch/<abi>.S)
+ *     +56  resumer_offset      the context it returns to, a pointer to a
+ *                              control block (or to a thread's own
+ *                              context, whose sp is at sp_offset too); NULL
+ *                              for none
  *   then list_count lists of list_stride bytes, each starting with
  *     +0   pointer head        the first link, or NULL
  *     +ptr uintptr lock        0 when free (see below)
@@ -84,6 +88,7 @@ struct coro_registry {
     uint32_t inbox_offset;
     uint32_t first_value_offset;
     uint32_t frame_size;
+    uint32_t resumer_offset;
     struct coro_registry_list lists[CORO_REGISTRY_LISTS] __attribute__((aligned(64)));
 };
 

@@ -26,6 +26,9 @@ __attribute__((noinline)) static void recurse(unsigned depth, void (*probe)(void
     volatile unsigned char buffer[1024];
     for (size_t i = 0; i < sizeof buffer; i += 64)
         buffer[i] = (unsigned char)depth;
+    /* The whole array escapes: clang would otherwise keep only the bytes
+     * written. */
+    __asm__ volatile("" : : "r"(buffer) : "memory");
     if (depth > 1)
         recurse(depth - 1, probe);
     else

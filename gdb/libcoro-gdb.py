@@ -30,18 +30,63 @@ REGISTRY_VERSION = 1
 STATUS_NAMES = {0: "suspended", 1: "running", 2: "normal", 3: "dead"}
 SUSPENDED, RUNNING, NORMAL, DEAD = 0, 1, 2, 3
 
-# The suspended frame at a coroutine's saved stack pointer, per ABI: where
-# each register was saved (bytes above the saved stack pointer), and the
-# stack pointer once the frame is popped (the switch's caller's).
-# x86-64 System V: src/arch/x86_64_sysv.S, "A suspended frame".
+# The suspended frame at a coroutine's saved stack pointer, per ABI and
+# frame size (coro_registry.frame_size tells the variant): where each
+# register was saved (bytes above the saved stack pointer; "pc" is the
+# return address the switch goes back to), and the stack pointer once the
+# frame is popped (the switch's caller's). Each is drawn in its .S file.
+def _slots(first_offset, names, step):
+    return {name: first_offset + i * step for i, name in enumerate(names)}
+
+
 FRAMES = {
-    "i386:x86-64": {
-        "pc": "rip",
-        "sp": "rsp",
+    # src/arch/x86_64_sysv.S
+    ("i386:x86-64", 64): {
+        "pc": "rip", "sp": "rsp", "popped": 64,
         "saved": {"rip": 56, "rbp": 48, "rbx": 40, "r12": 32, "r13": 24, "r14": 16, "r15": 8},
-        "popped": 64,
+    },
+    # src/arch/aarch64.S: x29 at +0, x30 (the return address) at +8,
+    # x19-x28 from +16. Under pointer authentication x30 is signed: the
+    # unwinder strips it (see _strip_pac).
+    ("aarch64", 176): {
+        "pc": "pc", "sp": "sp", "popped": 176,
+        "saved": dict(_slots(16, ["x%d" % n for n in range(19, 29)], 8), x29=0, x30=8, pc=8),
+    },
+    # src/arch/arm.S, with an FP unit (d8-d15 at +0) and without.
+    ("arm", 104): {
+        "pc": "pc", "sp": "sp", "popped": 104,
+        "saved": dict(_slots(64, ["r4", "r5", "r6", "r7", "r8", "r9", "r10", "r11"], 4), lr=100, pc=100),
+    },
+    ("arm", 40): {
+        "pc": "pc", "sp": "sp", "popped": 40,
+        "saved": dict(_slots(0, ["r4", "r5", "r6", "r7", "r8", "r9", "r10", "r11"], 4), lr=36, pc=36),
+    },
+    # src/arch/riscv64.S, with the F/D extension and without.
+    ("riscv:rv64", 208): {
+        "pc": "pc", "sp": "sp", "popped": 208,
+        "saved": dict(_slots(32, ["s%d" % n for n in range(3, 12)], 8), pc=0, ra=0, fp=8, s1=16, s2=24),
+    },
+    ("riscv:rv64", 112): {
+        "pc": "pc", "sp": "sp", "popped": 112,
+        "saved": dict(_slots(32, ["s%d" % n for n in range(3, 12)], 8), pc=0, ra=0, fp=8, s1=16, s2=24),
     },
 }
+
+
+def _code_address(value, layout):
+    """A saved return address as a plain code address: AArch64 pointer
+    authentication keeps a signature in the bits above the 48-bit user
+    address space; an ARM return address to Thumb code has bit 0 set."""
+    return value & layout.get("code_mask", ~0)
+
+
+FRAMES[("aarch64", 176)]["code_mask"] = (1 << 48) - 1
+FRAMES[("arm", 104)]["code_mask"] = ~1
+FRAMES[("arm", 40)]["code_mask"] = ~1
+# ARM: gdb wants the caller's cpsr too, whose T bit (5) says whether the
+# return address is Thumb code: bit 0 of the saved lr.
+FRAMES[("arm", 104)]["thumb_bit"] = True
+FRAMES[("arm", 40)]["thumb_bit"] = True
 
 
 class LibcoroError(Exception):
@@ -160,11 +205,14 @@ def _architecture():
     return frame.architecture().name()
 
 
-def _frame_layout():
+def _frame_layout(registry=None):
     name = _architecture()
-    if name not in FRAMES:
-        raise LibcoroError("no suspended-frame layout for %s in this script" % name)
-    return FRAMES[name]
+    if name.startswith("arm") and name != "aarch64":
+        name = "arm"
+    frame_size = (registry or Registry()).frame_size
+    if (name, frame_size) not in FRAMES:
+        raise LibcoroError("no suspended-frame layout for %s (frame of %d bytes) in this script" % (name, frame_size))
+    return FRAMES[(name, frame_size)]
 
 
 def _find_threads(coroutines):
@@ -222,8 +270,8 @@ def _waiting_place(c, registry):
         return "(running)"
     if not c.started:
         return "not started: " + _function_at(c.entry)
-    layout = _frame_layout()
-    return_address = registry.memory.pointer(c.sp + layout["saved"][layout["pc"]])
+    layout = _frame_layout(registry)
+    return_address = _code_address(registry.memory.pointer(c.sp + layout["saved"][layout["pc"]]), layout)
     # A return address follows the call: look one byte back for its line.
     return _function_at(return_address - 1)
 
@@ -322,8 +370,15 @@ class CoroutineUnwinder(Unwinder):
         info = pending_frame.create_unwind_info(FrameId(gdb.Value(self.sp).cast(sp_value.type), pc_value))
         for register, offset in layout["saved"].items():
             value = memory.pointer(self.sp + offset)
+            if register == layout["pc"]:
+                value = _code_address(value, layout)
             register_type = pending_frame.read_register(register).type
             info.add_saved_register(register, gdb.Value(value).cast(register_type))
+        if layout.get("thumb_bit"):
+            cpsr = pending_frame.read_register("cpsr")
+            lr = memory.pointer(self.sp + layout["saved"]["lr"])
+            value = (int(cpsr) & ~0x20) | (0x20 if lr & 1 else 0)
+            info.add_saved_register("cpsr", gdb.Value(value).cast(cpsr.type))
         sp_type = sp_value.type
         info.add_saved_register(layout["sp"], gdb.Value(self.sp + layout["popped"]).cast(sp_type))
         return info

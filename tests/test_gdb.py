@@ -3,7 +3,11 @@
 live process stopped in gdb_stop_here(), and on a core file that gcore
 wrote there.
 
-  test_gdb.py PROGRAM EXTENSION SOURCE
+  test_gdb.py PROGRAM EXTENSION SOURCE [--qemu QEMU SYSROOT]
+
+With --qemu (for example --qemu qemu-aarch64 /usr/aarch64-linux-gnu), the
+program runs under that qemu-user's gdb stub and gdb-multiarch debugs it
+there; a core file is then not tried (qemu-user's stub cannot write one).
 
 Checks `info coroutines` (name, status, thread, waiting place of each),
 `coroutine N bt` and `coroutine apply all bt` (the frames down to the entry
@@ -14,11 +18,14 @@ args on the selected coroutine. Exit status 0 when everything holds, 77
 import os
 import re
 import shutil
+import socket
 import subprocess
 import sys
 import tempfile
+import time
 
 program, extension, source = sys.argv[1:4]
+qemu = sys.argv[5:7] if len(sys.argv) >= 7 and sys.argv[4] == "--qemu" else None
 failures = []
 
 
@@ -63,13 +70,43 @@ LAST = {"sleeper": "coro_arch_trampoline", "inner": "coro_arch_trampoline",
         "remote-sleeper": "coro_arch_trampoline", "outer": "main", "handoff": "main"}
 
 
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
 def gdb(target_args, commands):
-    argv = ["gdb", "-nx", "-batch", "-ex", "set debuginfod enabled off", "-ex", "set pagination off",
-            "-ex", "source " + extension]
+    """Runs one gdb session; with --qemu, on the program started under
+    qemu's gdb stub ("run" then means: continue from its first
+    instruction)."""
+    stub = None
+    prelude = []
+    if qemu is not None:
+        port = free_port()
+        stub = subprocess.Popen([qemu[0], "-L", qemu[1], "-g", str(port), program],
+                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        time.sleep(0.5)
+        prelude = ["set sysroot " + qemu[1], "target remote :%d" % port]
+        commands = ["continue" if c == "run" else c for c in commands]
+        target_args = [program]
+    argv = ["gdb-multiarch" if qemu else "gdb", "-nx", "-batch", "-ex", "set debuginfod enabled off",
+            "-ex", "set pagination off", "-ex", "set confirm off"]
+    for command in prelude:
+        argv += ["-ex", command]
+    argv += ["-ex", "source " + extension]
     for command in commands:
         argv += ["-ex", "echo @@@ " + command + "\\n", "-ex", command]
     argv += target_args
-    result = subprocess.run(argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, timeout=240)
+    try:
+        result = subprocess.run(argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, timeout=240)
+    finally:
+        if stub is not None:
+            try:
+                stub.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                stub.kill()
+                stub.wait()
     # The output of each command, by command.
     outputs = {}
     current = None
@@ -170,7 +207,7 @@ def commands_for(rows):
 
 
 def main():
-    if shutil.which("gdb") is None:
+    if shutil.which("gdb-multiarch" if qemu else "gdb") is None:
         print("gdb not found")
         return 77
     directory = tempfile.mkdtemp(prefix="libcoro-gdb-")
@@ -184,6 +221,10 @@ def main():
             check(False, "live: info coroutines lists the program's coroutines")
             return 1
         commands = commands_for(rows)
+        if qemu is not None:
+            outputs, raw = gdb([program], ["break gdb_stop_here", "run"] + commands + ["kill"])
+            check_session("live under " + qemu[0], outputs, parse_table(outputs["info coroutines"]))
+            return finish()
         outputs, raw = gdb([program], ["break gdb_stop_here", "run"] + commands + ["gcore " + core, "kill"])
         check_session("live", outputs, parse_table(outputs["info coroutines"]))
         check(os.path.exists(core), "gcore wrote a core file", raw[-2000:])
@@ -192,6 +233,10 @@ def main():
             check_session("core", outputs, parse_table(outputs["info coroutines"]))
     finally:
         shutil.rmtree(directory, ignore_errors=True)
+    return finish()
+
+
+def finish():
     if failures:
         print("%d checks failed" % len(failures))
         return 1

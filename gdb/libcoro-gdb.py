@@ -327,7 +327,9 @@ class CoroutineUnwinder(Unwinder):
     unwinds into that coroutine's suspended frame: its caller is the code
     that called coro_yield/coro_resume/coro_transfer, with the registers
     the switch saved. Everything further out is gdb's usual unwinding (which
-    on x86-64 System V goes on from the coroutine's root into its resumer)."""
+    on x86-64 System V, AArch64 and RISC-V 64 goes on from the coroutine's root
+    into its resumer where gdb allows; the backtrace commands chain resumers
+    themselves)."""
 
     def __init__(self):
         super().__init__("libcoro")

@@ -229,16 +229,74 @@ coro_arch_make:
 
 /*
  * The first switch into a coroutine returns here with the value in x0, arg
- * in x19, start in x20, x29 = 0, and sp 16-aligned. The return address is
- * undefined so that gdb, backtrace() and _Unwind_Backtrace end the
- * coroutine's stack here. start is C code, so under BTI it begins with the
- * `bti c` that `blr` needs.
+ * (the coroutine's control block) in x19, start in x20, x29 = 0, and sp
+ * 16-aligned. start is C code, so under BTI it begins with the `bti c` that
+ * `blr` needs.
+ *
+ * Unwinding past the root, as in x86_64_sysv.S (read its comment there):
+ * the trampoline stores the control block's address at sp, and DWARF
+ * expressions lead from it to the resumer's suspended frame (drawn above):
+ * its x30 (the return address), x29, x19-x28 and, once popped, its sp. No
+ * resumer or no block: the return address reads as 0, which ends every
+ * walk. d8-d15 are not described (a backtrace needs none of them). Under
+ * pointer authentication the resumer's x30 is signed: its rule strips the
+ * signature itself, keeping the bits of the 48-bit user address space
+ * (0x0e DW_OP_const8u, 0x1a DW_OP_and). Marking the return address signed
+ * instead (DW_CFA_AARCH64_negate_ra_state) would make libgcc authenticate
+ * it, and the 0 that ends a walk then fails authentication and faults.
+ *
+ *   0x8f 0x00 DW_OP_breg31 0 (sp); the other operators as in x86_64_sysv.S;
+ *   0xb0 0x01 is 176, CORO_ARCH_FRAME_SIZE, in ULEB128.
  */
+#define RESUMED_VALUE(dwarf_register, slot) \
+    .cfi_escape 0x16, dwarf_register, 24, \
+        0x8f, 0x00, 0x06, \
+        0x12, 0x28, 0x03, 0x00, 0x2f, 14, 0x00, \
+        0x23, CORO_ARCH_RESUMER_OFFSET, 0x06, \
+        0x12, 0x28, 0x03, 0x00, 0x2f, 4, 0x00, \
+        0x06, 0x23, slot, 0x06
+
+#if USE_PAC
+#define RESUMED_RETURN_ADDRESS(dwarf_register, slot) \
+    .cfi_escape 0x16, dwarf_register, 34, \
+        0x8f, 0x00, 0x06, \
+        0x12, 0x28, 0x03, 0x00, 0x2f, 24, 0x00, \
+        0x23, CORO_ARCH_RESUMER_OFFSET, 0x06, \
+        0x12, 0x28, 0x03, 0x00, 0x2f, 14, 0x00, \
+        0x06, 0x23, slot, 0x06, \
+        0x0e, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x00, 0x00, 0x1a
+#else
+#define RESUMED_RETURN_ADDRESS RESUMED_VALUE
+#endif
+
     .type   coro_arch_trampoline, %function
     .p2align 4
 coro_arch_trampoline:
     .cfi_startproc
     .cfi_undefined x30
+    /* 16 bytes, so sp stays 16-aligned (6.4) for the call. */
+    str     x19, [sp, #-16]!
+    /* The CFA: the resumer's sp once its frame is popped; else sp + 16. */
+    .cfi_escape 0x0f, 30, \
+        0x8f, 0x00, 0x06, \
+        0x12, 0x28, 0x03, 0x00, 0x2f, 17, 0x00, \
+        0x23, CORO_ARCH_RESUMER_OFFSET, 0x06, \
+        0x12, 0x28, 0x03, 0x00, 0x2f, 7, 0x00, \
+        0x06, 0x23, 0xb0, 0x01, \
+        0x2f, 3, 0x00, \
+        0x13, 0x8f, 16
+    RESUMED_RETURN_ADDRESS(30, 8)   /* x30: the return address */
+    RESUMED_VALUE(29, 0)    /* x29 */
+    RESUMED_VALUE(19, 16)
+    RESUMED_VALUE(20, 24)
+    RESUMED_VALUE(21, 32)
+    RESUMED_VALUE(22, 40)
+    RESUMED_VALUE(23, 48)
+    RESUMED_VALUE(24, 56)
+    RESUMED_VALUE(25, 64)
+    RESUMED_VALUE(26, 72)
+    RESUMED_VALUE(27, 80)
+    RESUMED_VALUE(28, 88)
     mov     x1, x19
     blr     x20
     brk     #0x1

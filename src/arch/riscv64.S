@@ -243,15 +243,65 @@ coro_arch_make:
 
 /*
  * The first switch into a coroutine returns here with the value in a0,
- * start in s1 and arg in s2. glibc's backtrace() on riscv64 walks the stack
- * with the DWARF unwinder, as gdb does: the undefined return address ends
- * the coroutine's stack here for both.
+ * start in s1 and arg (the coroutine's control block) in s2.
+ *
+ * Unwinding past the root, as in x86_64_sysv.S (read its comment there):
+ * the trampoline stores the control block's address at sp, and DWARF
+ * expressions lead from it to the resumer's suspended frame (drawn above):
+ * its ra, s0-s11 and, once popped, its sp. No resumer or no block: the
+ * return address reads as 0, which ends every walk. fs0-fs11 are not
+ * described (a backtrace needs none of them).
+ *
+ *   0x72 0x00 DW_OP_breg2 0 (sp); the other operators as in x86_64_sysv.S.
  */
+#define RESUMED_VALUE(dwarf_register, slot) \
+    .cfi_escape 0x16, dwarf_register, 24, \
+        0x72, 0x00, 0x06, \
+        0x12, 0x28, 0x03, 0x00, 0x2f, 14, 0x00, \
+        0x23, CORO_ARCH_RESUMER_OFFSET, 0x06, \
+        0x12, 0x28, 0x03, 0x00, 0x2f, 4, 0x00, \
+        0x06, 0x23, slot, 0x06
+
+/* DW_OP_plus_uconst CORO_ARCH_FRAME_SIZE, its operand in ULEB128. */
+#if CORO_ARCH_FRAME_SIZE == 208
+#define PLUS_FRAME_SIZE 0x23, 0xd0, 0x01
+#define PLUS_FRAME_SIZE_BYTES 3
+#elif CORO_ARCH_FRAME_SIZE == 112
+#define PLUS_FRAME_SIZE 0x23, 0x70
+#define PLUS_FRAME_SIZE_BYTES 2
+#endif
+
     .type   coro_arch_trampoline, @function
     .p2align 2
 coro_arch_trampoline:
     .cfi_startproc
     .cfi_undefined ra
+    /* 16 bytes: the call below needs sp 16-aligned (psABI, "Integer
+     * Calling Convention"), as the frame left it. */
+    addi    sp, sp, -16
+    sd      s2, 0(sp)
+    /* The CFA: the resumer's sp once its frame is popped; else sp + 16. */
+    .cfi_escape 0x0f, 27 + PLUS_FRAME_SIZE_BYTES, \
+        0x72, 0x00, 0x06, \
+        0x12, 0x28, 0x03, 0x00, 0x2f, 14 + PLUS_FRAME_SIZE_BYTES, 0x00, \
+        0x23, CORO_ARCH_RESUMER_OFFSET, 0x06, \
+        0x12, 0x28, 0x03, 0x00, 0x2f, 4 + PLUS_FRAME_SIZE_BYTES, 0x00, \
+        0x06, PLUS_FRAME_SIZE, \
+        0x2f, 3, 0x00, \
+        0x13, 0x72, 16
+    RESUMED_VALUE(1, 0)     /* ra: the return address */
+    RESUMED_VALUE(8, 8)     /* s0 */
+    RESUMED_VALUE(9, 16)    /* s1 */
+    RESUMED_VALUE(18, 24)   /* s2 */
+    RESUMED_VALUE(19, 32)   /* s3 */
+    RESUMED_VALUE(20, 40)   /* s4 */
+    RESUMED_VALUE(21, 48)   /* s5 */
+    RESUMED_VALUE(22, 56)   /* s6 */
+    RESUMED_VALUE(23, 64)   /* s7 */
+    RESUMED_VALUE(24, 72)   /* s8 */
+    RESUMED_VALUE(25, 80)   /* s9 */
+    RESUMED_VALUE(26, 88)   /* s10 */
+    RESUMED_VALUE(27, 96)   /* s11 */
     mv      a1, s2
     jalr    s1
     unimp

@@ -131,6 +131,29 @@ static void test_stack_info_of_a_suspended_deep_coroutine(void **state)
     assert_int_equal(coro_destroy(co), CORO_OK);
 }
 
+/* A stack of more pages than the kernel is asked about at once (256). */
+static void test_stack_info_high_water_of_a_big_stack(void **state)
+{
+    (void)state;
+    coro_pool_trim(0);
+    struct coro_options opts = {.stack_size = 4 * 1024 * KIB};
+    coro *co;
+    assert_int_equal(coro_create(&co, deep_entry, &opts), CORO_OK);
+    struct coro_stack_info info;
+    assert_int_equal(coro_stack_info(co, &info), CORO_OK);
+#if !defined(_WIN32)
+    assert_true(info.high_water > 0 && info.high_water < 16 * KIB);
+#endif
+    assert_int_equal(coro_resume(co, NULL, NULL), CORO_OK);
+    assert_int_equal(coro_stack_info(co, &info), CORO_OK);
+    assert_true(info.usable >= 4 * 1024 * KIB);
+#if !defined(_WIN32)
+    assert_true(info.high_water >= 40 * KIB && info.high_water < 1024 * KIB);
+#endif
+    assert_int_equal(coro_resume(co, NULL, NULL), CORO_OK);
+    assert_int_equal(coro_destroy(co), CORO_OK);
+}
+
 static void *idle_entry(void *value)
 {
     coro_yield(value, NULL);
@@ -493,6 +516,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_stack_info_high_water_after_deep_call),
         cmocka_unit_test(test_stack_info_of_a_suspended_deep_coroutine),
+        cmocka_unit_test(test_stack_info_high_water_of_a_big_stack),
         cmocka_unit_test(test_stack_info_caller_stack),
         cmocka_unit_test(test_stack_info_arena_stack),
         cmocka_unit_test(test_stack_info_errors),

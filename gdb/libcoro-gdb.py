@@ -273,7 +273,32 @@ def _waiting_place(c, registry):
     layout = _frame_layout(registry)
     return_address = _code_address(registry.memory.pointer(c.sp + layout["saved"][layout["pc"]]), layout)
     # A return address follows the call: look one byte back for its line.
-    return _function_at(return_address - 1)
+    where = _function_at(return_address - 1)
+    if where.split(" ")[0] in LIBRARY_FUNCTIONS:
+        # An unoptimised libcoro calls the switch from its own functions:
+        # the waiting place is the first frame out of them.
+        where = _with_selection_kept(lambda: _first_frame_outside_library(c)) or where
+    return where
+
+
+# libcoro's functions that can hold a suspended context's innermost frames
+# (in an unoptimised build, where the switch is not a tail call).
+LIBRARY_FUNCTIONS = {"switch_to", "coro_yield", "coro_resume", "coro_transfer", "first_use_then"}
+
+
+def _first_frame_outside_library(c):
+    skip = _show_saved_frame(c.sp, Memory())
+    frame = gdb.newest_frame()
+    for _ in range(skip):
+        frame = frame.older() if frame is not None else None
+    while frame is not None and frame.name() in LIBRARY_FUNCTIONS:
+        frame = frame.older()
+    if frame is None or frame.name() is None:
+        return None
+    sal = frame.find_sal()
+    if sal.symtab is not None and sal.line:
+        return "%s at %s:%d" % (frame.name(), sal.symtab.filename, sal.line)
+    return frame.name()
 
 
 def _high_water(c, memory):
@@ -426,6 +451,12 @@ def _select(c):
         raise LibcoroError("coroutine %d has not started: it will run %s" % (c.number, _function_at(c.entry)))
     skip = _show_saved_frame(c.sp, Memory())
     gdb.execute("select-frame %d" % skip)
+    # Selected: where the coroutine waits, past libcoro's own frames (which
+    # only an unoptimised build has there).
+    frame = gdb.selected_frame()
+    while frame.name() in LIBRARY_FUNCTIONS and frame.older() is not None:
+        frame = frame.older()
+    frame.select()
     return None, skip
 
 
@@ -495,6 +526,11 @@ def _chained_backtrace(c, registry, arguments):
 
 def _backtrace(c, registry, arguments):
     """c's backtrace as text, leaving the selection as it was."""
+    return _with_selection_kept(lambda: _chained_backtrace(c, registry, arguments))
+
+
+def _with_selection_kept(work):
+    """work(), then the selected thread, frame and coroutine as before."""
     previous = (unwinder.thread, unwinder.sp, getattr(unwinder, "layout", None), getattr(unwinder, "memory", None),
                 getattr(unwinder, "innermost", None))
     thread = gdb.selected_thread()
@@ -503,7 +539,7 @@ def _backtrace(c, registry, arguments):
     except gdb.error:
         level = None
     try:
-        return _chained_backtrace(c, registry, arguments)
+        return work()
     finally:
         if previous[0] is not None:
             unwinder.select(*previous)

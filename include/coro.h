@@ -67,7 +67,8 @@ enum coro_result {
     CORO_ETHREAD,  /* a thread's own context cannot be resumed or destroyed */
     CORO_ESTACK,   /* the stack is smaller than CORO_STACK_MIN */
     CORO_ENOMEM,   /* out of memory, or the kernel refused another mapping (below) */
-    CORO_EBUSY,    /* an arena still holds live coroutines */
+    CORO_EBUSY,    /* an arena still holds live coroutines; or a create, destroy or
+                    * visit from inside a coro_visit() callback */
     CORO_ECANCELED /* the calling coroutine is being cancelled (coro_cancel()) */
 };
 
@@ -388,6 +389,69 @@ CORO_API int coro_arena_create(coro_arena **out, size_t count, size_t stack_size
 /* Unmaps an arena whose coroutines have all been destroyed. Errors:
  * CORO_EINVAL (NULL), CORO_EBUSY (some are alive; nothing changes). */
 CORO_API int coro_arena_destroy(coro_arena *arena);
+
+/*
+ * Seeing every coroutine: the stacks, the live coroutines, and (in
+ * gdb/libcoro-gdb.py) a debugger extension that lists them and shows their
+ * backtraces, live and in core files. Every coroutine from coro_create() to
+ * coro_destroy() is in a process-wide registry that a debugger can read from
+ * memory alone (src/registry.h documents its layout).
+ */
+
+/* A coroutine's stack, as coro_stack_info() sees it now. */
+struct coro_stack_info {
+    void *bottom;       /* lowest usable address (the guard, if any, lies below) */
+    void *top;          /* one past the highest usable address (the control block starts here) */
+    size_t usable;      /* top - bottom */
+    size_t guard;       /* bytes of guard below bottom; 0 for none */
+    size_t used;        /* bytes in use below top now (see coro_stack_info()) */
+    size_t high_water;  /* bytes below top ever touched; 0 when not known (see coro_stack_info()) */
+};
+
+/* Describes co's stack. used: measured from the live stack pointer when co
+ * runs on the calling thread, else from the stack pointer it saved when it
+ * last switched away (for a coroutine running on another thread that is
+ * the figure of its last switch). high_water: for stacks the library
+ * mapped (its own or an arena's), the distance from top down to the lowest
+ * page the kernel holds resident (mincore()), computed on each call and
+ * nothing painted at create; it is a page-granular upper bound on the
+ * deepest use, and it covers every coroutine that ever ran on that stack: a
+ * pooled or arena stack keeps the pages of earlier coroutines (until
+ * coro_pool_trim()). Swapped-out pages make it an underestimate. 0 (not
+ * known) for caller-supplied stacks and on Windows. Errors: CORO_EINVAL
+ * (NULL co or info), CORO_ETHREAD (a thread's own context, whose stack the
+ * library did not make); on error *info is untouched. */
+CORO_API int coro_stack_info(const coro *co, struct coro_stack_info *info);
+
+/* Bytes of stack left to the running coroutine: from the stack pointer down
+ * to its stack's bottom (where the guard starts). A few instructions, for a
+ * check before a deep recursion. 0 outside a coroutine. */
+CORO_API size_t coro_stack_remaining(void);
+
+/* One coroutine, as coro_visit() shows it. */
+struct coro_visit_info {
+    coro *co;
+    const char *name;
+    enum coro_status status;
+    void *user_data;
+    struct coro_stack_info stack;
+};
+
+/* Called by coro_visit() for each coroutine; nonzero stops the visit. */
+typedef int (*coro_visitor)(const struct coro_visit_info *info, void *context);
+
+/* Calls fn once for every live (created, not yet destroyed) coroutine, in no
+ * particular order, from the calling thread; other threads may create,
+ * destroy and run coroutines meanwhile. A coroutine created or destroyed
+ * during the visit may or may not be seen; each one seen stays alive until
+ * its fn returns. The status and stack of a coroutine that runs on another
+ * thread may be out of date by the time fn reads them. fn must not create,
+ * destroy or visit on the calling thread (those calls return CORO_EBUSY
+ * there); a create or destroy on another thread may wait while fn runs (the
+ * coroutines are visited in groups, each group under a lock that its
+ * threads' creates and destroys take), so fn should be quick. Errors:
+ * CORO_EINVAL (fn NULL), CORO_EBUSY (called from inside fn). */
+CORO_API int coro_visit(coro_visitor fn, void *context);
 
 #ifdef __cplusplus
 }

@@ -19,8 +19,9 @@
  *         a call, where value is what that first switch passed. start must
  *         never return; if it did, the trampoline traps. The trampoline's
  *         unwind information ends a walk at the coroutine's root, or (x86-64
- *         System V) leads it on into the resumer: there arg must be the
- *         coroutine's control block (CORO_ARCH_RESUMER_OFFSET below). The frame
+ *         System V, AArch64, RISC-V 64) leads it on into the resumer: there
+ *         arg must be the coroutine's control block
+ *         (CORO_ARCH_RESUMER_OFFSET below). The frame
  *         starts with the FP control state of the thread calling make.
  *         stack_bottom is the lowest usable address (above any guard); only
  *         ABIs whose thread block describes the stack (Win64) use it: it
@@ -60,7 +61,8 @@
 
 /* Where the control block that coro_arch_make receives as arg keeps the
  * context that control returns to (NULL: none known), so that unwinders can
- * continue from a coroutine's root into it (x86_64_sysv.S). A context's
+ * continue from a coroutine's root into it (x86_64_sysv.S, aarch64.S,
+ * riscv64.S). A context's
  * saved stack pointer is the block's first word. coro.c checks both. */
 #define CORO_ARCH_RESUMER_OFFSET (2 * __SIZEOF_POINTER__)
 

@@ -21,6 +21,7 @@
 #include "cxx_eh.h"
 #include "overflow.h"
 #include "pool.h"
+#include "registry.h"
 #include "stack.h"
 
 /* Which checking tools the core must tell about its stack switches. Only the
@@ -90,6 +91,7 @@ struct coro {
     struct coro_cxx_eh_globals cxx_eh; /* its C++ exception globals while switched out (cxx_eh.h) */
     enum coro_kind kind_before_cancel; /* while kind is KIND_CANCELLED */
     unsigned char cancelled;            /* coro_cancel() has stopped it */
+    struct coro_registry_link registry; /* in the registry of live coroutines (registry.h) */
 };
 
 _Static_assert(offsetof(struct coro, sp) == 0, "arch.h: a context's saved stack pointer comes first");
@@ -404,6 +406,8 @@ int coro_create(coro **out, coro_entry entry, const struct coro_options *opts)
     static const struct coro_options defaults;
     if (out == NULL || entry == NULL)
         return CORO_EINVAL;
+    if (UNLIKELY(coro_registry_walking()))
+        return CORO_EBUSY;
     if (opts == NULL)
         opts = &defaults;
     /* Here rather than in thread_init(): a call out of thread_init() would
@@ -493,6 +497,7 @@ int coro_create(coro **out, coro_entry entry, const struct coro_options *opts)
         coro_arch_set_guarantee(co->sp, (char *)stack.bottom - CORO_STACK_DISPATCH_RESERVE - coro_stack_page_size(),
                                 (uint32_t)CORO_STACK_DISPATCH_RESERVE);
 #endif
+    coro_registry_join(&co->registry);
     *out = co;
     return CORO_OK;
 }
@@ -505,6 +510,9 @@ int coro_destroy(coro *co)
         return CORO_ETHREAD;
     if (co->status == CORO_RUNNING || co->status == CORO_NORMAL)
         return not_suspended(co);
+    if (UNLIKELY(coro_registry_walking()))
+        return CORO_EBUSY;
+    coro_registry_leave(&co->registry);
     sanitizer_stack_destroyed(co);
     /* The control block is inside the stack, which the pool or arena
      * overwrites: copy out what they need first. */
@@ -663,7 +671,7 @@ const char *coro_strerror(int result)
                "or with LIBCORO_GUARD=mprotect, each guarded stack takes two; Linux allows vm.max_map_count, "
                "65530 by default, about 32,000 guarded coroutines): raise vm.max_map_count, or use unguarded "
                "stacks (a coro_arena with CORO_NO_GUARD, or caller-supplied stacks)";
-    case CORO_EBUSY: return "arena still holds live coroutines";
+    case CORO_EBUSY: return "arena still holds live coroutines, or called from inside a coro_visit() callback";
     case CORO_ECANCELED: return "the coroutine is being cancelled";
     }
     return "unknown libcoro result";
@@ -912,4 +920,119 @@ int coro_transfer_with(coro *target, void *value, void **result, coro_hook fn, v
     self->resumer = NULL;
     self->status = CORO_SUSPENDED;
     return switch_with_hook(t, self, target, value, result, fn, arg);
+}
+
+/*
+ * Seeing every coroutine (coro.h): the registry's description of the control
+ * block for debuggers, and the queries that read a control block. The
+ * registry itself is in registry.c.
+ */
+struct coro_registry coro_registry = {
+    .version = CORO_REGISTRY_VERSION,
+    .list_count = CORO_REGISTRY_LISTS,
+    .list_stride = sizeof(struct coro_registry_list),
+    .lists_offset = offsetof(struct coro_registry, lists),
+    .link_offset = offsetof(struct coro, registry),
+    .sp_offset = offsetof(struct coro, sp),
+    .status_offset = offsetof(struct coro, status),
+    .name_offset = offsetof(struct coro, name),
+    .name_size = CORO_NAME_MAX,
+    .bottom_offset = offsetof(struct coro, stack) + offsetof(struct coro_stack, bottom),
+    .entry_offset = offsetof(struct coro, entry),
+    .inbox_offset = offsetof(struct coro, inbox),
+    .first_value_offset = offsetof(struct coro, first_value),
+    .frame_size = CORO_ARCH_FRAME_SIZE,
+    .resumer_offset = offsetof(struct coro, resumer),
+};
+
+_Static_assert(sizeof(enum coro_status) == sizeof(int), "registry.h: a status is read as an int");
+
+#if defined(__GNUC__)
+#define NO_THREAD_SANITIZER __attribute__((no_sanitize("thread"), noinline))
+#else
+#define NO_THREAD_SANITIZER
+#endif
+
+/* The status and saved stack pointer of a coroutine that may be switching
+ * on another thread right now, with no lock that orders the two: a word
+ * read that may be out of date, as coro_visit() documents, never torn.
+ * Hidden from TSan, which would otherwise report every such read. */
+static NO_THREAD_SANITIZER void racy_snapshot(const struct coro *co, enum coro_status *status, void **sp)
+{
+    *status = *(const volatile enum coro_status *)&co->status;
+    *sp = *(void *const volatile *)&co->sp;
+}
+
+static void fill_stack_info(const struct coro *co, void *sp, struct coro_stack_info *info)
+{
+    char *bottom = co->stack.bottom;
+    char *top = (char *)co;
+    /* The running context's saved sp is stale; its live one is here. */
+    if (co == this_thread_state.running) {
+        char here;
+        sp = (void *)&here;
+    }
+    info->bottom = bottom;
+    info->top = top;
+    info->usable = (size_t)(top - bottom);
+    info->guard = co->stack.mapping != NULL ? (size_t)(bottom - (char *)co->stack.mapping) : 0;
+    info->used = (char *)sp >= bottom && (char *)sp <= top ? (size_t)(top - (char *)sp) : 0;
+    info->high_water = co->stack.mapping != NULL ? coro_registry_high_water(bottom, top) : 0;
+    /* What is in use now has been touched, whatever the pages say. */
+    if (info->high_water != 0 && info->high_water < info->used)
+        info->high_water = info->used;
+}
+
+int coro_stack_info(const coro *co, struct coro_stack_info *info)
+{
+    if (co == NULL || info == NULL)
+        return CORO_EINVAL;
+    if (co->kind == KIND_THREAD)
+        return CORO_ETHREAD;
+    enum coro_status status;
+    void *sp;
+    racy_snapshot(co, &status, &sp);
+    fill_stack_info(co, sp, info);
+    return CORO_OK;
+}
+
+size_t coro_stack_remaining(void)
+{
+    const struct coro *co = this_thread_state.running;
+    if (co == NULL || co->kind == KIND_THREAD)
+        return 0;
+    char here;
+    uintptr_t sp = (uintptr_t)&here;
+    uintptr_t bottom = (uintptr_t)co->stack.bottom;
+    return sp > bottom ? (size_t)(sp - bottom) : 0;
+}
+
+struct visit {
+    coro_visitor fn;
+    void *context;
+};
+
+static int visit_one(struct coro_registry_link *link, void *context)
+{
+    const struct visit *visit = context;
+    struct coro *co = (struct coro *)((char *)link - offsetof(struct coro, registry));
+    struct coro_visit_info info;
+    void *sp;
+    info.co = co;
+    info.name = co->name;
+    racy_snapshot(co, &info.status, &sp);
+    fill_stack_info(co, sp, &info.stack);
+    info.user_data = co->user_data;
+    return visit->fn(&info, visit->context);
+}
+
+int coro_visit(coro_visitor fn, void *context)
+{
+    if (fn == NULL)
+        return CORO_EINVAL;
+    if (coro_registry_walking())
+        return CORO_EBUSY;
+    struct visit visit = {fn, context};
+    coro_registry_walk(visit_one, &visit);
+    return CORO_OK;
 }

@@ -2,10 +2,11 @@
  * Unwinding inside a nested coroutine (a coroutine resumed by a coroutine;
  * test_backtrace covers one resumed by the thread): backtrace(),
  * _Unwind_Backtrace and gdb list its frames down to its entry function,
- * with no garbage frame. On x86-64 System V the walk then goes on through
- * the root into the coroutine that resumed it, and through that one's root
- * into the thread's frames (the trampoline's unwind rules lead to the
- * resumer's suspended frame); elsewhere it stops at the root. A chain begun
+ * with no garbage frame. On x86-64 System V, AArch64 and RISC-V 64 the walk
+ * then goes on through the root into the coroutine that resumed it, and
+ * through that one's root into the thread's frames (the trampoline's unwind
+ * rules lead to the resumer's suspended frame); elsewhere it stops at the
+ * root. A chain begun
  * by a transfer from the thread has no resumer: there every walk stops at
  * the root.
  *
@@ -45,7 +46,7 @@ void run_nested(void);
 
 #define MAX_FRAMES 64
 
-#if defined(__x86_64__) && !defined(_WIN64)
+#if (defined(__x86_64__) && !defined(_WIN64)) || defined(__aarch64__) || (defined(__riscv) && __riscv_xlen == 64)
 #define WALKS_INTO_RESUMER 1
 #else
 #define WALKS_INTO_RESUMER 0

@@ -186,12 +186,23 @@ class Registry:
         """Every live coroutine, numbered from 1: list by list, oldest first
         within a list (each list holds its newest first)."""
         found = []
+        seen = set()
         for index in range(self.list_count):
             links = []
             link = self.memory.pointer(self.address + self.lists_offset + index * self.list_stride)
-            while link != 0 and len(links) < 10000000:
+            while link != 0:
+                # A link seen before means the list is not what libcoro
+                # wrote: memory overwritten, or left out of a core file.
+                if link in seen:
+                    raise LibcoroError("the registry's list %d loops at 0x%x: the process's memory is "
+                                       "damaged or the core file lacks it" % (index, link))
+                seen.add(link)
                 links.append(link)
-                link = self.memory.pointer(link)
+                try:
+                    link = self.memory.pointer(link)
+                except gdb.MemoryError:
+                    raise LibcoroError("the registry's list %d leads to unreadable memory at 0x%x" %
+                                       (index, link))
             found.extend(reversed(links))
         coroutines = [Coroutine(n + 1, link - self.link_offset, self, self.memory) for n, link in enumerate(found)]
         _find_threads(coroutines)
@@ -306,6 +317,10 @@ def _high_water(c, memory):
     mapped starts as zero pages, so the lowest nonzero byte marks the
     deepest use (pooled stacks keep what earlier coroutines wrote)."""
     if not show_high_water.value:
+        return None
+    # Bounds that are no stack's (a damaged block, or one a core file left
+    # out) would make the scan read the whole address space.
+    if not 0 < c.top - c.bottom <= 1 << 32:
         return None
     page = 4096
     start = c.bottom - c.bottom % page

@@ -45,6 +45,8 @@
 #define CORO_ARCH_FRAME_SIZE 208
 #elif defined(__riscv) && __riscv_xlen == 64
 #define CORO_ARCH_FRAME_SIZE 112
+#elif defined(__i386__)
+#define CORO_ARCH_FRAME_SIZE 28
 #else
 #error "libcoro: no context switch for this architecture"
 #endif

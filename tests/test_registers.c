@@ -176,6 +176,33 @@ static const uint64_t fill_coroutine[] = {
     0xd08d08d08d08d08d, 0xd09d09d09d09d09d, 0xd10d10d10d10d10d, 0xd11d11d11d11d11d,
     0xd12d12d12d12d12d, 0xd13d13d13d13d13d, 0xd14d14d14d14d14d, 0xd15d15d15d15d15d,
     0x01400000 /* flush to zero, round up */, 0};
+#elif defined(__i386__)
+/* Registers are 32 bits wide: only the low half of their entries is used.
+ * The x87 control word as on x86-64; MXCSR (control bits 6-15) only when
+ * built with SSE, as src/arch/i386.S saves it only then. */
+#define WORD 0xffffffffu
+static const char *const regs_names[] = {"ebx", "ebp", "esi", "edi", "esp", "x87 cw",
+#if defined(__SSE__)
+                                         "mxcsr",
+#endif
+};
+static const uint64_t regs_mask[] = {WORD, WORD, WORD, WORD, WORD, 0xffff,
+#if defined(__SSE__)
+                                     0xffc0,
+#endif
+};
+static const uint64_t fill_resumer[] = {0x33333333, 0x55555555, 0x66666666, 0x77777777, 0,
+                                        0x077f /* round down */,
+#if defined(__SSE__)
+                                        0x3f80 /* round down */,
+#endif
+};
+static const uint64_t fill_coroutine[] = {0xc3c3c3c3, 0xc5c5c5c5, 0xc6c6c6c6, 0xc7c7c7c7, 0,
+                                          0x0e7f /* chop, 53-bit */,
+#if defined(__SSE__)
+                                          0xdfc0 /* FZ, DAZ, round up */,
+#endif
+};
 #else
 #error "test_registers: no register table for this architecture"
 #endif

@@ -47,6 +47,8 @@
 #define CORO_ARCH_FRAME_SIZE 112
 #elif defined(__i386__)
 #define CORO_ARCH_FRAME_SIZE 28
+#elif defined(__mips64) && defined(_MIPS_SIM) && _MIPS_SIM == _ABI64
+#define CORO_ARCH_FRAME_SIZE 160
 #else
 #error "libcoro: no context switch for this architecture"
 #endif

@@ -203,6 +203,31 @@ static const uint64_t fill_coroutine[] = {0xc3c3c3c3, 0xc5c5c5c5, 0xc6c6c6c6, 0x
                                           0xdfc0 /* FZ, DAZ, round up */,
 #endif
 };
+#elif defined(__mips64) && defined(_MIPS_SIM) && _MIPS_SIM == _ABI64
+/* "ra" is the call site the switch returned to (see regs_mips64_n64.S): the
+ * two sides call from different sites. f24-f31 hold bit patterns (ldc1/sdc1
+ * move them unchanged). FCSR: the control bits src/arch/mips64_n64.S
+ * carries (FS, enables, RM); the sentinels set RM and FS, no enable. */
+static const char *const regs_names[] = {
+    "ra (call site)", "sp", "fp", "gp", "s0", "s1", "s2", "s3", "s4", "s5", "s6", "s7",
+    "f24", "f25", "f26", "f27", "f28", "f29", "f30", "f31", "fcsr"};
+static const uint64_t regs_mask[] = {
+    ALL, ALL, ALL, ALL, ALL, ALL, ALL, ALL, ALL, ALL, ALL, ALL,
+    ALL, ALL, ALL, ALL, ALL, ALL, ALL, ALL, 0x01000f83};
+static const uint64_t fill_resumer[] = {
+    0, 0, 0x3030303030303030, 0x2828282828282828,
+    0x1616161616161616, 0x1717171717171717, 0x1818181818181818, 0x1919191919191919,
+    0x2020202020202020, 0x2121212121212121, 0x2222222222222222, 0x2323232323232323,
+    0x4024242424242424, 0x4025252525252525, 0x4026262626262626, 0x4027272727272727,
+    0x4028282828282828, 0x4029292929292929, 0x4030303030303030, 0x4031313131313131,
+    3 /* round toward minus infinity */};
+static const uint64_t fill_coroutine[] = {
+    1, 0, 0xf30f30f30f30f30f, 0xe28e28e28e28e28e,
+    0xa16a16a16a16a16a, 0xa17a17a17a17a17a, 0xa18a18a18a18a18a, 0xa19a19a19a19a19a,
+    0xa20a20a20a20a20a, 0xa21a21a21a21a21a, 0xa22a22a22a22a22a, 0xa23a23a23a23a23a,
+    0xc024c024c024c024, 0xc025c025c025c025, 0xc026c026c026c026, 0xc027c027c027c027,
+    0xc028c028c028c028, 0xc029c029c029c029, 0xc030c030c030c030, 0xc031c031c031c031,
+    0x01000002 /* flush to zero, round toward plus infinity */};
 #else
 #error "test_registers: no register table for this architecture"
 #endif
@@ -316,8 +341,9 @@ static void test_rounding_mode_is_per_context(void **state)
     assert_int_equal(coro_destroy(co), CORO_OK);
 }
 
-#if defined(__riscv)
-/* The fcsr policy of src/arch/riscv64.S: the accrued exception flags belong to
+#if defined(__riscv) || defined(__mips64)
+/* The fcsr policy of src/arch/riscv64.S (and the FCSR policy of
+ * src/arch/mips64_n64.S): the accrued exception flags belong to
  * the thread, so a flag raised on either side of a switch is seen on the
  * other, also when the switch rewrites frm (the two sides round differently). */
 static void *raise_inexact_entry(void *value)
@@ -353,7 +379,7 @@ int main(void)
         cmocka_unit_test(test_every_callee_saved_register_survives),
         cmocka_unit_test(test_switch_passes_values),
         cmocka_unit_test(test_rounding_mode_is_per_context),
-#if defined(__riscv)
+#if defined(__riscv) || defined(__mips64)
         cmocka_unit_test(test_exception_flags_follow_the_thread),
 #endif
     };

@@ -9,7 +9,9 @@
  *  - the trampoline's address comes from a PC-relative computation (a local
  *    thunk), so the library has no text relocation under -fPIC;
  *  - the trampoline's unwind rules end every walk at the coroutine's root
- *    (no walk into the resumer).
+ *    (no walk into the resumer);
+ *  - no IBT landing pads: built with -fcf-protection the object carries no
+ *    IBT property note, so the linked program is simply not marked for IBT.
  *
  * ABI facts this file relies on (System V ABI, Intel386 Architecture
  * Processor Supplement, version 1.1):

@@ -373,6 +373,56 @@ static void test_exception_flags_follow_the_thread(void **state)
 }
 #endif
 
+#if defined(__mips64)
+/* The FCSR policy of src/arch/mips64_n64.S: a switch that writes the FCSR
+ * clears its cause bits (12-17), which describe the last FP instruction
+ * only. Writing a cause bit together with its enable raises the exception
+ * at once, so a switch that kept them would trap here: the resumer's last
+ * FP operation is inexact, and the coroutine it switches to traps on
+ * inexact. */
+#define FCSR_ENABLE_INEXACT 0x80u
+#define FCSR_CAUSE_BITS 0x3f000u
+
+static unsigned read_fcsr(void)
+{
+    unsigned fcsr;
+    __asm__ volatile("cfc1 %0, $31" : "=r"(fcsr));
+    return fcsr;
+}
+
+static void write_fcsr(unsigned fcsr)
+{
+    __asm__ volatile("ctc1 %0, $31" : : "r"(fcsr));
+}
+
+static void *trap_on_inexact_entry(void *value)
+{
+    (void)value;
+    write_fcsr((read_fcsr() & ~FCSR_CAUSE_BITS) | FCSR_ENABLE_INEXACT);
+    coro_yield(NULL, NULL);
+    unsigned fcsr = read_fcsr();
+    write_fcsr(fcsr & ~FCSR_ENABLE_INEXACT);
+    return (void *)(uintptr_t)fcsr;
+}
+
+static void test_switch_clears_fcsr_cause_bits(void **state)
+{
+    (void)state;
+    coro *co;
+    assert_int_equal(coro_create(&co, trap_on_inexact_entry, NULL), CORO_OK);
+    assert_int_equal(coro_resume(co, NULL, NULL), CORO_OK);
+    assert_int_equal(read_fcsr() & FCSR_ENABLE_INEXACT, 0);
+    volatile double third = 1.0;
+    third /= 3.0;
+    assert_int_not_equal(read_fcsr() & 0x1000u /* cause: inexact */, 0);
+    void *fcsr_inside;
+    assert_int_equal(coro_resume(co, NULL, &fcsr_inside), CORO_OK);
+    assert_int_equal((uintptr_t)fcsr_inside & (FCSR_ENABLE_INEXACT | FCSR_CAUSE_BITS), FCSR_ENABLE_INEXACT);
+    assert_int_equal(coro_destroy(co), CORO_OK);
+    feclearexcept(FE_ALL_EXCEPT);
+}
+#endif
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -381,6 +431,9 @@ int main(void)
         cmocka_unit_test(test_rounding_mode_is_per_context),
 #if defined(__riscv) || defined(__mips64)
         cmocka_unit_test(test_exception_flags_follow_the_thread),
+#endif
+#if defined(__mips64)
+        cmocka_unit_test(test_switch_clears_fcsr_cause_bits),
 #endif
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

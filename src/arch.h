@@ -55,6 +55,10 @@
 #define CORO_ARCH_FRAME_SIZE 232
 #elif defined(__powerpc64__) && defined(_CALL_ELF) && _CALL_ELF == 2
 #define CORO_ARCH_FRAME_SIZE 560
+#elif defined(__i386__)
+#define CORO_ARCH_FRAME_SIZE 28
+#elif defined(__mips64) && defined(_MIPS_SIM) && _MIPS_SIM == _ABI64
+#define CORO_ARCH_FRAME_SIZE 160
 #else
 #error "libcoro: no context switch for this architecture"
 #endif

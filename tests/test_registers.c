@@ -268,6 +268,58 @@ static const uint64_t fill_coroutine[] = {
     0x9c9c9c9c9c9c9cf1, 0x9d9d9d9d9d9d9df0, 0x9d9d9d9d9d9d9df1, 0x9e9e9e9e9e9e9ef0,
     0x9e9e9e9e9e9e9ef1, 0x9f9f9f9f9f9f9ff0, 0x9f9f9f9f9f9f9ff1, 0x8badf00d,
     0x005a3000, 0x26 /* underflow trap enabled, non-IEEE mode, round toward plus infinity */};
+#elif defined(__i386__)
+/* Registers are 32 bits wide: only the low half of their entries is used.
+ * The x87 control word as on x86-64; MXCSR (control bits 6-15) only when
+ * built with SSE, as src/arch/i386.S saves it only then. */
+#define WORD 0xffffffffu
+static const char *const regs_names[] = {"ebx", "ebp", "esi", "edi", "esp", "x87 cw",
+#if defined(__SSE__)
+                                         "mxcsr",
+#endif
+};
+static const uint64_t regs_mask[] = {WORD, WORD, WORD, WORD, WORD, 0xffff,
+#if defined(__SSE__)
+                                     0xffc0,
+#endif
+};
+static const uint64_t fill_resumer[] = {0x33333333, 0x55555555, 0x66666666, 0x77777777, 0,
+                                        0x077f /* round down */,
+#if defined(__SSE__)
+                                        0x3f80 /* round down */,
+#endif
+};
+static const uint64_t fill_coroutine[] = {0xc3c3c3c3, 0xc5c5c5c5, 0xc6c6c6c6, 0xc7c7c7c7, 0,
+                                          0x0e7f /* chop, 53-bit */,
+#if defined(__SSE__)
+                                          0xdfc0 /* FZ, DAZ, round up */,
+#endif
+};
+#elif defined(__mips64) && defined(_MIPS_SIM) && _MIPS_SIM == _ABI64
+/* "ra" is the call site the switch returned to (see regs_mips64_n64.S): the
+ * two sides call from different sites. f24-f31 hold bit patterns (ldc1/sdc1
+ * move them unchanged). FCSR: the control bits src/arch/mips64_n64.S
+ * carries (FS, enables, RM); the sentinels set RM and FS, no enable. */
+static const char *const regs_names[] = {
+    "ra (call site)", "sp", "fp", "gp", "s0", "s1", "s2", "s3", "s4", "s5", "s6", "s7",
+    "f24", "f25", "f26", "f27", "f28", "f29", "f30", "f31", "fcsr"};
+static const uint64_t regs_mask[] = {
+    ALL, ALL, ALL, ALL, ALL, ALL, ALL, ALL, ALL, ALL, ALL, ALL,
+    ALL, ALL, ALL, ALL, ALL, ALL, ALL, ALL, 0x01000f83};
+static const uint64_t fill_resumer[] = {
+    0, 0, 0x3030303030303030, 0x2828282828282828,
+    0x1616161616161616, 0x1717171717171717, 0x1818181818181818, 0x1919191919191919,
+    0x2020202020202020, 0x2121212121212121, 0x2222222222222222, 0x2323232323232323,
+    0x4024242424242424, 0x4025252525252525, 0x4026262626262626, 0x4027272727272727,
+    0x4028282828282828, 0x4029292929292929, 0x4030303030303030, 0x4031313131313131,
+    3 /* round toward minus infinity */};
+static const uint64_t fill_coroutine[] = {
+    1, 0, 0xf30f30f30f30f30f, 0xe28e28e28e28e28e,
+    0xa16a16a16a16a16a, 0xa17a17a17a17a17a, 0xa18a18a18a18a18a, 0xa19a19a19a19a19a,
+    0xa20a20a20a20a20a, 0xa21a21a21a21a21a, 0xa22a22a22a22a22a, 0xa23a23a23a23a23a,
+    0xc024c024c024c024, 0xc025c025c025c025, 0xc026c026c026c026, 0xc027c027c027c027,
+    0xc028c028c028c028, 0xc029c029c029c029, 0xc030c030c030c030, 0xc031c031c031c031,
+    0x01000002 /* flush to zero, round toward plus infinity */};
 #else
 #error "test_registers: no register table for this architecture"
 #endif
@@ -381,9 +433,9 @@ static void test_rounding_mode_is_per_context(void **state)
     assert_int_equal(coro_destroy(co), CORO_OK);
 }
 
-#if defined(__riscv) || defined(__s390x__) || defined(__powerpc64__)
-/* The fcsr policy of src/arch/riscv64.S (and the FPC and FPSCR policies of
- * s390x.S and ppc64_elfv2.S): the
+#if defined(__riscv) || defined(__s390x__) || defined(__powerpc64__) || defined(__mips64)
+/* The fcsr policy of src/arch/riscv64.S (and the FPC, FPSCR and FCSR
+ * policies of s390x.S, ppc64_elfv2.S and mips64_n64.S): the
  * accrued exception flags belong to the thread, so a flag raised on either side of a switch is seen on the
  * other, also when the switch rewrites frm (the two sides round differently). */
 static void *raise_inexact_entry(void *value)
@@ -413,14 +465,67 @@ static void test_exception_flags_follow_the_thread(void **state)
 }
 #endif
 
+#if defined(__mips64)
+/* The FCSR policy of src/arch/mips64_n64.S: a switch that writes the FCSR
+ * clears its cause bits (12-17), which describe the last FP instruction
+ * only. Writing a cause bit together with its enable raises the exception
+ * at once, so a switch that kept them would trap here: the resumer's last
+ * FP operation is inexact, and the coroutine it switches to traps on
+ * inexact. */
+#define FCSR_ENABLE_INEXACT 0x80u
+#define FCSR_CAUSE_BITS 0x3f000u
+
+static unsigned read_fcsr(void)
+{
+    unsigned fcsr;
+    __asm__ volatile("cfc1 %0, $31" : "=r"(fcsr));
+    return fcsr;
+}
+
+static void write_fcsr(unsigned fcsr)
+{
+    __asm__ volatile("ctc1 %0, $31" : : "r"(fcsr));
+}
+
+static void *trap_on_inexact_entry(void *value)
+{
+    (void)value;
+    write_fcsr((read_fcsr() & ~FCSR_CAUSE_BITS) | FCSR_ENABLE_INEXACT);
+    coro_yield(NULL, NULL);
+    unsigned fcsr = read_fcsr();
+    write_fcsr(fcsr & ~FCSR_ENABLE_INEXACT);
+    return (void *)(uintptr_t)fcsr;
+}
+
+static void test_switch_clears_fcsr_cause_bits(void **state)
+{
+    (void)state;
+    coro *co;
+    assert_int_equal(coro_create(&co, trap_on_inexact_entry, NULL), CORO_OK);
+    assert_int_equal(coro_resume(co, NULL, NULL), CORO_OK);
+    assert_int_equal(read_fcsr() & FCSR_ENABLE_INEXACT, 0);
+    volatile double third = 1.0;
+    third /= 3.0;
+    assert_int_not_equal(read_fcsr() & 0x1000u /* cause: inexact */, 0);
+    void *fcsr_inside;
+    assert_int_equal(coro_resume(co, NULL, &fcsr_inside), CORO_OK);
+    assert_int_equal((uintptr_t)fcsr_inside & (FCSR_ENABLE_INEXACT | FCSR_CAUSE_BITS), FCSR_ENABLE_INEXACT);
+    assert_int_equal(coro_destroy(co), CORO_OK);
+    feclearexcept(FE_ALL_EXCEPT);
+}
+#endif
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_every_callee_saved_register_survives),
         cmocka_unit_test(test_switch_passes_values),
         cmocka_unit_test(test_rounding_mode_is_per_context),
-#if defined(__riscv) || defined(__s390x__) || defined(__powerpc64__)
+#if defined(__riscv) || defined(__s390x__) || defined(__powerpc64__) || defined(__mips64)
         cmocka_unit_test(test_exception_flags_follow_the_thread),
+#endif
+#if defined(__mips64)
+        cmocka_unit_test(test_switch_clears_fcsr_cause_bits),
 #endif
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

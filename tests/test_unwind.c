@@ -2,12 +2,12 @@
  * Unwinding inside a nested coroutine (a coroutine resumed by a coroutine;
  * test_backtrace covers one resumed by the thread): backtrace(),
  * _Unwind_Backtrace and gdb list its frames down to its entry function,
- * with no garbage frame. On x86-64 System V the walk then goes on through
- * the root into the coroutine that resumed it, and through that one's root
- * into the thread's frames (the trampoline's unwind rules lead to the
- * resumer's suspended frame); elsewhere it stops at the root. A chain begun
- * by a transfer from the thread has no resumer: there every walk stops at
- * the root.
+ * with no garbage frame. On x86-64 System V, AArch64, ARMv7 and RISC-V 64
+ * the walk then goes on through the root into the coroutine that resumed
+ * it, and through that one's root into the thread's frames (the
+ * trampoline's unwind rules lead to the resumer's suspended frame);
+ * elsewhere it stops at the root. A chain begun by a transfer from the
+ * thread has no resumer: there every walk stops at the root.
  *
  * Frames are named with dladdr(), so the functions checked are global and
  * the executable exports its symbols (meson: export_dynamic).

@@ -23,9 +23,10 @@
  *         stack pointer the resumer's control block holds), or ends it at the
  *         root with a return address of 0 when there is no resumer; so arg
  *         must be the coroutine's control block (CORO_ARCH_RESUMER_OFFSET
- *         below). DWARF rules do it on every ELF target, a personality
- *         routine for Arm's EHABI tables (arm_unwind.c); Win64's unwind
- *         codes cannot, and end every walk at the root (x86_64_win64.S). The frame
+ *         below). DWARF rules do it on x86-64 System V, AArch64, ARMv7
+ *         and RISC-V 64, with a personality routine for Arm's EHABI tables
+ *         (arm_unwind.c); Win64's unwind codes cannot (x86_64_win64.S), and
+ *         there, as on s390x and ppc64le, every walk ends at the root. The frame
  *         starts with the FP control state of the thread calling make.
  *         stack_bottom is the lowest usable address (above any guard); only
  *         ABIs whose thread block describes the stack (Win64) use it: it

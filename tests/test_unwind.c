@@ -255,6 +255,64 @@ static void test_transferred_chain_stops_at_root(void **state)
     }
 }
 
+#if defined(__ARM_EABI_UNWINDER__)
+/* Arm: the trampoline's personality routine walks on into the resumer for a
+ * backtrace only. Forced unwinding (what pthread_exit and pthread_cancel
+ * do) ends at the root, as it did when the trampoline's entry said "cannot
+ * unwind" (src/arch/arm_unwind.c). A stop function that lets every frame
+ * pass records where it went; no frame has a cleanup, so the unwind
+ * returns here when it ends. */
+void *forced_unwind_entry(void *value);
+void run_forced_unwind(struct walk *walk);
+
+static _Unwind_Reason_Code record_forced_frame(int version, _Unwind_Action actions,
+                                               _Unwind_Exception_Class exception_class,
+                                               struct _Unwind_Exception *exception,
+                                               struct _Unwind_Context *context, void *arg)
+{
+    (void)version;
+    (void)actions;
+    (void)exception_class;
+    (void)exception;
+    return record_frame(context, arg) == _URC_NO_REASON ? _URC_NO_REASON : _URC_FAILURE;
+}
+
+__attribute__((noinline)) void *forced_unwind_entry(void *value)
+{
+    struct walk *walk = value;
+    static struct _Unwind_Exception exception;
+    memset(&exception, 0, sizeof exception);
+    memcpy(exception.exception_class, "CORO\0\0\0\0", sizeof exception.exception_class);
+    walk->count = 0;
+    walk->end = _Unwind_ForcedUnwind(&exception, record_forced_frame, walk);
+    __asm__ volatile("" ::: "memory");
+    return value;
+}
+
+__attribute__((noinline)) void run_forced_unwind(struct walk *walk)
+{
+    coro *co;
+    assert_int_equal(coro_create(&co, forced_unwind_entry, NULL), CORO_OK);
+    assert_int_equal(coro_resume(co, walk, NULL), CORO_OK);
+    assert_int_equal(coro_destroy(co), CORO_OK);
+    __asm__ volatile("" ::: "memory");
+}
+
+static void test_forced_unwind_stops_at_root(void **state)
+{
+    (void)state;
+    static struct walk walk;
+    run_forced_unwind(&walk);
+    int garbage = 0;
+    int entry = frame_of(&walk, walk.count, 0, (uintptr_t)forced_unwind_entry, &garbage);
+    int resumer = frame_of(&walk, walk.count, 0, (uintptr_t)run_forced_unwind, &garbage);
+    if (walk.end != _URC_FAILURE || entry < 0 || resumer >= 0 || walk.count - 1 - entry > 2) {
+        print_walk("_Unwind_ForcedUnwind", &walk);
+        fail_msg("ended with %d, entry at frame %d, resumer at %d", (int)walk.end, entry, resumer);
+    }
+}
+#endif
+
 /* ---- gdb ---- */
 
 /* gdb stops a backtrace at a frame whose CFA lies below the CFA of the frame
@@ -380,6 +438,9 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_backtrace_in_nested_coroutine),
         cmocka_unit_test(test_unwind_backtrace_in_nested_coroutine),
         cmocka_unit_test(test_transferred_chain_stops_at_root),
+#if defined(__ARM_EABI_UNWINDER__)
+        cmocka_unit_test(test_forced_unwind_stops_at_root),
+#endif
         cmocka_unit_test(test_gdb_bt_in_nested_coroutine),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

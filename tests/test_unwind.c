@@ -259,11 +259,15 @@ static void test_transferred_chain_stops_at_root(void **state)
 /* Arm: the trampoline's personality routine walks on into the resumer for a
  * backtrace only. Forced unwinding (what pthread_exit and pthread_cancel
  * do) ends at the root, as it did when the trampoline's entry said "cannot
- * unwind" (src/arch/arm_unwind.c). A stop function that lets every frame
- * pass records where it went; no frame has a cleanup, so the unwind
- * returns here when it ends. */
+ * unwind": the stop function hears of the stack's end there (at pc 0,
+ * src/arch/arm_unwind.c). A stop function that lets every frame pass
+ * records where it went; no frame has a cleanup, so the unwind returns here
+ * when it ends. */
 void *forced_unwind_entry(void *value);
 void run_forced_unwind(struct walk *walk);
+
+/* The frame at which the stop function was told the stack ends; -1: never. */
+static int forced_unwind_ended_at;
 
 static _Unwind_Reason_Code record_forced_frame(int version, _Unwind_Action actions,
                                                _Unwind_Exception_Class exception_class,
@@ -271,9 +275,11 @@ static _Unwind_Reason_Code record_forced_frame(int version, _Unwind_Action actio
                                                struct _Unwind_Context *context, void *arg)
 {
     (void)version;
-    (void)actions;
     (void)exception_class;
     (void)exception;
+    struct walk *walk = arg;
+    if (actions & _US_END_OF_STACK)
+        forced_unwind_ended_at = walk->count;
     return record_frame(context, arg) == _URC_NO_REASON ? _URC_NO_REASON : _URC_FAILURE;
 }
 
@@ -302,13 +308,18 @@ static void test_forced_unwind_stops_at_root(void **state)
 {
     (void)state;
     static struct walk walk;
+    forced_unwind_ended_at = -1;
     run_forced_unwind(&walk);
+    /* The last frame, pc 0, is where the stack ended. */
+    int count = frames_without_end_mark(&walk);
     int garbage = 0;
-    int entry = frame_of(&walk, walk.count, 0, (uintptr_t)forced_unwind_entry, &garbage);
-    int resumer = frame_of(&walk, walk.count, 0, (uintptr_t)run_forced_unwind, &garbage);
-    if (walk.end != _URC_FAILURE || entry < 0 || resumer >= 0 || walk.count - 1 - entry > 2) {
+    int entry = frame_of(&walk, count, 0, (uintptr_t)forced_unwind_entry, &garbage);
+    int resumer = frame_of(&walk, count, 0, (uintptr_t)run_forced_unwind, &garbage);
+    if (garbage || entry < 0 || resumer >= 0 || count - 1 - entry != 2 || count == walk.count ||
+        forced_unwind_ended_at != count) {
         print_walk("_Unwind_ForcedUnwind", &walk);
-        fail_msg("ended with %d, entry at frame %d, resumer at %d", (int)walk.end, entry, resumer);
+        fail_msg("ended with %d at frame %d, entry at frame %d, resumer at %d", (int)walk.end,
+                 forced_unwind_ended_at, entry, resumer);
     }
 }
 #endif

@@ -12,14 +12,18 @@
  * which the unwinder calls to move its virtual registers to the caller's
  * frame: this one does that through the _Unwind_VRS_* interface (EHABI 7.5).
  *
- * It walks on only for a backtrace, which calls it with
- * _US_VIRTUAL_UNWIND_FRAME | _US_FORCE_UNWIND. An exception's search
- * (_US_VIRTUAL_UNWIND_FRAME alone) and any unwinding for real get
- * _URC_FAILURE: control never leaves a coroutine through its root, so an
- * exception that reaches it ends the search as the table entry "cannot
- * unwind" did before (std::terminate for C++). With no resumer (a chain
- * begun by a transfer from the thread) a backtrace ends here with the same
- * _URC_FAILURE that ends it at a thread's outermost frame.
+ * It walks on into the resumer only for a backtrace, which calls it with
+ * _US_VIRTUAL_UNWIND_FRAME | _US_FORCE_UNWIND, and only when there is a
+ * resumer. Everything else ends at the root: an exception's search
+ * (_US_VIRTUAL_UNWIND_FRAME alone; control never leaves a coroutine through
+ * its root, so the search fails and C++ calls std::terminate), forced
+ * unwinding (pthread_exit, pthread_cancel: its stop function is told the
+ * stack ends there, and glibc's then leaves for the thread's own exit), and
+ * a backtrace of a chain begun by a transfer from the thread. For those the
+ * routine moves the unwinder to pc 0, which no table covers: the unwinder
+ * ends there as it did when the trampoline's entry said "cannot unwind",
+ * and as it ends a thread's stack (_URC_FAILURE for a backtrace or a
+ * search, the end-of-stack flag for a forced unwind's stop function).
  *
  * Only the core registers are moved (r4-r11, sp, pc): the walk needs those
  * (frame pointers among them); d8-d15 keep the coroutine's values, which no
@@ -67,8 +71,7 @@ _Unwind_Reason_Code coro_arch_unwind_personality(_Unwind_State state, _Unwind_Co
                                                  _Unwind_Context *context)
 {
     (void)exception;
-    if ((state & _US_ACTION_MASK) != _US_VIRTUAL_UNWIND_FRAME || (state & _US_FORCE_UNWIND) == 0)
-        return _URC_FAILURE;
+    int backtrace = (state & _US_ACTION_MASK) == _US_VIRTUAL_UNWIND_FRAME && (state & _US_FORCE_UNWIND) != 0;
 
     /* The trampoline keeps the control block at its sp (arm.S). */
     uint32_t sp;
@@ -76,8 +79,10 @@ _Unwind_Reason_Code coro_arch_unwind_personality(_Unwind_State state, _Unwind_Co
         return _URC_FAILURE;
     uintptr_t block = word_at(sp);
     uintptr_t resumer = word_at(block + CORO_ARCH_RESUMER_OFFSET);
-    if (resumer == 0)
-        return _URC_FAILURE;
+    if (!backtrace || resumer == 0) {
+        set_core(context, CORE_PC, 0);
+        return _URC_CONTINUE_UNWIND;
+    }
     uintptr_t frame = word_at(resumer);
 
     for (uint32_t reg = CORE_R4; reg <= CORE_R11; reg++)

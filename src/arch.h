@@ -18,10 +18,15 @@
  *         start(value, arg) on the new stack, aligned as the ABI requires for
  *         a call, where value is what that first switch passed. start must
  *         never return; if it did, the trampoline traps. The trampoline's
- *         unwind information ends a walk at the coroutine's root, or (x86-64
- *         System V, AArch64, RISC-V 64) leads it on into the resumer: there
- *         arg must be the coroutine's control block
- *         (CORO_ARCH_RESUMER_OFFSET below). The frame
+ *         unwind information leads a walk from the coroutine's root on into
+ *         the context that resumed it (its suspended frame, at the saved
+ *         stack pointer the resumer's control block holds), or ends it at the
+ *         root with a return address of 0 when there is no resumer; so arg
+ *         must be the coroutine's control block (CORO_ARCH_RESUMER_OFFSET
+ *         below). DWARF rules do it on x86-64 System V, AArch64, ARMv7
+ *         and RISC-V 64, with a personality routine for Arm's EHABI tables
+ *         (arm_unwind.c); Win64's unwind codes cannot (x86_64_win64.S), and
+ *         there, as on s390x and ppc64le, every walk ends at the root. The frame
  *         starts with the FP control state of the thread calling make.
  *         stack_bottom is the lowest usable address (above any guard); only
  *         ABIs whose thread block describes the stack (Win64) use it: it
@@ -65,9 +70,9 @@
 
 /* Where the control block that coro_arch_make receives as arg keeps the
  * context that control returns to (NULL: none known), so that unwinders can
- * continue from a coroutine's root into it (x86_64_sysv.S, aarch64.S,
- * riscv64.S). A context's
- * saved stack pointer is the block's first word. coro.c checks both. */
+ * continue from a coroutine's root into it (x86_64_sysv.S, resumer_cfi.h,
+ * arm_unwind.c). A context's saved stack pointer is the block's first word.
+ * coro.c checks both. */
 #define CORO_ARCH_RESUMER_OFFSET (2 * __SIZEOF_POINTER__)
 
 /* 1: the switch saves and restores the FP control state the ABI makes

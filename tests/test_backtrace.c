@@ -1,9 +1,11 @@
 /*
- * backtrace() inside a coroutine lists the entry function and stops at the
- * coroutine's root. The walk is what gdb and crash reporters do too: it runs
- * through the core's frames with the unwinder and must end at the
- * trampoline, whose unwind information marks the return address undefined,
- * instead of wandering into stale stack memory or looping there.
+ * backtrace() inside a coroutine lists the entry function, then, where the
+ * trampoline's unwind rules lead into the resumer (every ABI but Win64, which
+ * builds no <execinfo.h> test), the function that resumed it, and ends. The
+ * walk is what gdb and crash reporters do too: it runs through the core's
+ * frames with the unwinder and must reach the resumer's suspended frame, or
+ * end at the trampoline, instead of wandering into stale stack memory or
+ * looping there.
  *
  * glibc's backtrace() gives up by itself on a frame that repeats, so the
  * unwinder underneath is also driven directly: it must report the end of the
@@ -25,9 +27,17 @@
 /* Far more than a coroutine's few frames: a walk that fills it did not stop. */
 #define MAX_FRAMES 64
 
+#if (defined(__x86_64__) && !defined(_WIN64)) || defined(__aarch64__) || (defined(__riscv) && __riscv_xlen == 64) || \
+    defined(__arm__)
+#define WALKS_INTO_RESUMER 1
+#else
+#define WALKS_INTO_RESUMER 0
+#endif
+
 struct walk {
     int frames;
-    int lists_entry; /* the return address into the entry function is listed */
+    int lists_entry;   /* the return address into the entry function is listed */
+    int lists_resumer; /* the return address into the resumer's caller is listed */
     int unwinder_frames;
     _Unwind_Reason_Code unwinder_result;
 };
@@ -60,6 +70,10 @@ static _Unwind_Reason_Code count_frame(struct _Unwind_Context *context, void *ar
     return ++*frames < MAX_FRAMES ? _URC_NO_REASON : STOP_WALK;
 }
 
+/* The return address from resume_walking() into the test, which a walk
+ * that reaches the resumer lists. */
+static void *into_resumer_caller;
+
 /* Not inlined, so that its return address lies inside the entry function
  * that called it. */
 __attribute__((noinline)) static void walk_stack(struct walk *walk)
@@ -68,9 +82,13 @@ __attribute__((noinline)) static void walk_stack(struct walk *walk)
     void *into_entry = CODE_ADDRESS(__builtin_extract_return_addr(__builtin_return_address(0)));
     walk->frames = backtrace(frames, MAX_FRAMES);
     walk->lists_entry = 0;
-    for (int i = 0; i < walk->frames; i++)
+    walk->lists_resumer = 0;
+    for (int i = 0; i < walk->frames; i++) {
         if (frames[i] == into_entry)
             walk->lists_entry = 1;
+        if (frames[i] == into_resumer_caller)
+            walk->lists_resumer = 1;
+    }
     walk->unwinder_frames = 0;
     walk->unwinder_result = _Unwind_Backtrace(count_frame, &walk->unwinder_frames);
 }
@@ -86,15 +104,27 @@ __attribute__((noinline)) static void *walking_entry(void *value)
     return &walks[1];
 }
 
+/* Resumes co as the test's resumer: notes where it returns to first, from
+ * its own backtrace (frame 1: its caller), and is no tail call, so that its
+ * frame is there while co runs. */
+__attribute__((noinline)) static int resume_walking(coro *co, void *value, void **result)
+{
+    void *frames[2];
+    into_resumer_caller = backtrace(frames, 2) == 2 ? frames[1] : NULL;
+    int status = coro_resume(co, value, result);
+    __asm__ volatile("" ::: "memory");
+    return status;
+}
+
 static void test_backtrace_stops_at_the_root(void **state)
 {
     (void)state;
     struct walk walks[2] = {{0}, {0}};
     coro *co;
     assert_int_equal(coro_create(&co, walking_entry, NULL), CORO_OK);
-    assert_int_equal(coro_resume(co, walks, NULL), CORO_OK);
+    assert_int_equal(resume_walking(co, walks, NULL), CORO_OK);
     void *result;
-    assert_int_equal(coro_resume(co, NULL, &result), CORO_OK);
+    assert_int_equal(resume_walking(co, NULL, &result), CORO_OK);
     assert_ptr_equal(result, &walks[1]);
     for (int i = 0; i < 2; i++) {
         print_message("walk %d: backtrace() %d frames, unwinder %d frames\n", i, walks[i].frames,
@@ -102,6 +132,7 @@ static void test_backtrace_stops_at_the_root(void **state)
         assert_true(walks[i].frames >= 2);
         assert_true(walks[i].frames < MAX_FRAMES);
         assert_true(walks[i].lists_entry);
+        assert_int_equal(walks[i].lists_resumer, WALKS_INTO_RESUMER);
         assert_int_equal(walks[i].unwinder_result, END_OF_WALK);
         assert_true(walks[i].unwinder_frames < MAX_FRAMES);
     }

@@ -2,13 +2,12 @@
  * Unwinding inside a nested coroutine (a coroutine resumed by a coroutine;
  * test_backtrace covers one resumed by the thread): backtrace(),
  * _Unwind_Backtrace and gdb list its frames down to its entry function,
- * with no garbage frame. On x86-64 System V, AArch64 and RISC-V 64 the walk
- * then goes on through the root into the coroutine that resumed it, and
- * through that one's root into the thread's frames (the trampoline's unwind
- * rules lead to the resumer's suspended frame); elsewhere it stops at the
- * root. A chain begun
- * by a transfer from the thread has no resumer: there every walk stops at
- * the root.
+ * with no garbage frame. On x86-64 System V, AArch64, ARMv7 and RISC-V 64
+ * the walk then goes on through the root into the coroutine that resumed
+ * it, and through that one's root into the thread's frames (the
+ * trampoline's unwind rules lead to the resumer's suspended frame);
+ * elsewhere it stops at the root. A chain begun by a transfer from the
+ * thread has no resumer: there every walk stops at the root.
  *
  * Frames are named with dladdr(), so the functions checked are global and
  * the executable exports its symbols (meson: export_dynamic).
@@ -20,6 +19,7 @@
 #include <dlfcn.h>
 #include <execinfo.h>
 #include <limits.h>
+#include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -27,6 +27,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/wait.h>
 #include <unistd.h>
 #include <unwind.h>
@@ -43,10 +44,11 @@ void take_backtraces(void);
 void gdb_stop_here(void);
 void *transferred_entry(void *value);
 void run_nested(void);
+void *gdb_thread(void *stacks);
 
 #define MAX_FRAMES 64
 
-#if (defined(__x86_64__) && !defined(_WIN64)) || defined(__aarch64__) || (defined(__riscv) && __riscv_xlen == 64)
+#if (defined(__x86_64__) && !defined(_WIN64)) || defined(__aarch64__) || (defined(__riscv) && __riscv_xlen == 64) || defined(__arm__)
 #define WALKS_INTO_RESUMER 1
 #else
 #define WALKS_INTO_RESUMER 0
@@ -100,10 +102,13 @@ __attribute__((noinline)) void *nested_inner_entry(void *value)
     return value;
 }
 
+/* The options outer_entry creates its inner coroutine with (NULL: defaults). */
+static const struct coro_options *inner_options;
+
 __attribute__((noinline)) void *outer_entry(void *value)
 {
     coro *inner;
-    if (coro_create(&inner, nested_inner_entry, NULL) != CORO_OK)
+    if (coro_create(&inner, nested_inner_entry, inner_options) != CORO_OK)
         return NULL;
     void *result = NULL;
     coro_resume(inner, value, &result);
@@ -250,16 +255,120 @@ static void test_transferred_chain_stops_at_root(void **state)
     }
 }
 
+#if defined(__ARM_EABI_UNWINDER__)
+/* Arm: the trampoline's personality routine walks on into the resumer for a
+ * backtrace only. Forced unwinding (what pthread_exit and pthread_cancel
+ * do) ends at the root, as it did when the trampoline's entry said "cannot
+ * unwind": the stop function hears of the stack's end there (at pc 0,
+ * src/arch/arm_unwind.c). A stop function that lets every frame pass
+ * records where it went; no frame has a cleanup, so the unwind returns here
+ * when it ends. */
+void *forced_unwind_entry(void *value);
+void run_forced_unwind(struct walk *walk);
+
+/* The frame at which the stop function was told the stack ends; -1: never. */
+static int forced_unwind_ended_at;
+
+static _Unwind_Reason_Code record_forced_frame(int version, _Unwind_Action actions,
+                                               _Unwind_Exception_Class exception_class,
+                                               struct _Unwind_Exception *exception,
+                                               struct _Unwind_Context *context, void *arg)
+{
+    (void)version;
+    (void)exception_class;
+    (void)exception;
+    struct walk *walk = arg;
+    if (actions & _US_END_OF_STACK)
+        forced_unwind_ended_at = walk->count;
+    return record_frame(context, arg) == _URC_NO_REASON ? _URC_NO_REASON : _URC_FAILURE;
+}
+
+__attribute__((noinline)) void *forced_unwind_entry(void *value)
+{
+    struct walk *walk = value;
+    static struct _Unwind_Exception exception;
+    memset(&exception, 0, sizeof exception);
+    memcpy(exception.exception_class, "CORO\0\0\0\0", sizeof exception.exception_class);
+    walk->count = 0;
+    walk->end = _Unwind_ForcedUnwind(&exception, record_forced_frame, walk);
+    __asm__ volatile("" ::: "memory");
+    return value;
+}
+
+__attribute__((noinline)) void run_forced_unwind(struct walk *walk)
+{
+    coro *co;
+    assert_int_equal(coro_create(&co, forced_unwind_entry, NULL), CORO_OK);
+    assert_int_equal(coro_resume(co, walk, NULL), CORO_OK);
+    assert_int_equal(coro_destroy(co), CORO_OK);
+    __asm__ volatile("" ::: "memory");
+}
+
+static void test_forced_unwind_stops_at_root(void **state)
+{
+    (void)state;
+    static struct walk walk;
+    forced_unwind_ended_at = -1;
+    run_forced_unwind(&walk);
+    /* The last frame, pc 0, is where the stack ended. */
+    int count = frames_without_end_mark(&walk);
+    int garbage = 0;
+    int entry = frame_of(&walk, count, 0, (uintptr_t)forced_unwind_entry, &garbage);
+    int resumer = frame_of(&walk, count, 0, (uintptr_t)run_forced_unwind, &garbage);
+    if (garbage || entry < 0 || resumer >= 0 || count - 1 - entry != 2 || count == walk.count ||
+        forced_unwind_ended_at != count) {
+        print_walk("_Unwind_ForcedUnwind", &walk);
+        fail_msg("ended with %d at frame %d, entry at frame %d, resumer at %d", (int)walk.end,
+                 forced_unwind_ended_at, entry, resumer);
+    }
+}
+#endif
+
 /* ---- gdb ---- */
+
+/* gdb stops a backtrace at a frame whose CFA lies below the CFA of the frame
+ * it called ("previous frame inner to this frame"), unless a signal frame
+ * lies between them: it takes that for a corrupt stack. Walking from a
+ * coroutine's root into its resumer therefore needs the resumer's stack
+ * above the coroutine's. Where stacks come from separate mappings that
+ * depends on where the system places them (Linux places mappings downward,
+ * below the main thread's stack; qemu-user places them upward, and its main
+ * thread's stack lies where the target's ELF layout puts it), so the program
+ * gdb debugs runs on a thread whose stack it places itself: one mapping
+ * holds the inner coroutine's stack, the outer one's above it, and the
+ * thread's above both. */
+#define GDB_STACK_SIZE (64 * 1024)
+
+__attribute__((noinline)) void *gdb_thread(void *stacks)
+{
+    struct coro_options outer_options = {.stack_size = GDB_STACK_SIZE, .stack = (char *)stacks + GDB_STACK_SIZE};
+    static struct coro_options nested_options = {.stack_size = GDB_STACK_SIZE};
+    nested_options.stack = stacks;
+    inner_options = &nested_options;
+    coro *outer;
+    if (coro_create(&outer, outer_entry, &outer_options) != CORO_OK)
+        return NULL;
+    coro_resume(outer, NULL, NULL);
+    coro_destroy(outer);
+    __asm__ volatile("" ::: "memory");
+    return stacks;
+}
 
 static int gdb_target(void)
 {
-    coro *outer;
-    if (coro_create(&outer, outer_entry, NULL) != CORO_OK)
+    size_t thread_stack_size = 2 * GDB_STACK_SIZE;
+    char *stacks = mmap(NULL, 2 * GDB_STACK_SIZE + thread_stack_size, PROT_READ | PROT_WRITE,
+                        MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (stacks == MAP_FAILED)
         return 1;
-    coro_resume(outer, NULL, NULL);
-    coro_destroy(outer);
-    return 0;
+    pthread_attr_t attributes;
+    pthread_t thread;
+    void *result = NULL;
+    if (pthread_attr_init(&attributes) != 0 ||
+        pthread_attr_setstack(&attributes, stacks + 2 * GDB_STACK_SIZE, thread_stack_size) != 0 ||
+        pthread_create(&thread, &attributes, gdb_thread, stacks) != 0 || pthread_join(thread, &result) != 0)
+        return 1;
+    return result == stacks ? 0 : 1;
 }
 
 /* In a child: replaces it with gdb run on this very binary in --gdb-target
@@ -295,20 +404,29 @@ static void test_gdb_bt_in_nested_coroutine(void **state)
         skip();
     }
 
-    /* The frames of bt, from "#0" to the end. */
-    const char *frames = strstr(output, "\n#0 ");
-    if (frames == NULL)
+    /* The frames of bt, from "#0" to the end, or, walking into the
+     * resumer, to the thread's function gdb_thread: the frames below it are
+     * the C library's thread start, whose unwind information is not ours to
+     * check (under qemu, gdb cannot unwind Arm's start_thread). */
+    static char frames[sizeof result.output];
+    const char *first = strstr(output, "\n#0 ");
+    if (first == NULL)
         fail_msg("no backtrace in gdb's output:\n%s", output);
+    size_t length = strlen(first);
+    const char *thread = strstr(first, " gdb_thread (");
+    if (WALKS_INTO_RESUMER && thread != NULL && strchr(thread, '\n') != NULL)
+        length = (size_t)(strchr(thread, '\n') - first);
+    memcpy(frames, first, length);
+    frames[length] = '\0';
     int bad = strstr(frames, "gdb_stop_here") == NULL || strstr(frames, "nested_inner_entry") == NULL ||
               strstr(frames, "coro_start") == NULL;
     /* None of gdb's complaints about a frame it could not unwind. */
     bad |= strstr(frames, "Backtrace stopped") != NULL || strstr(frames, "corrupt stack") != NULL ||
            strstr(frames, "?? (") != NULL;
     if (WALKS_INTO_RESUMER) {
-        /* On through the outer coroutine into the thread's frames (in a
-         * release build gdb_target is inlined into main). */
+        /* On through the outer coroutine into the thread's frames. */
         const char *resumer = strstr(frames, "outer_entry");
-        bad |= resumer == NULL || strstr(resumer, " main (") == NULL;
+        bad |= resumer == NULL || strstr(resumer, " gdb_thread (") == NULL;
     } else {
         /* Nothing of the resumer; at most the trampoline after coro_start. */
         bad |= strstr(frames, "outer_entry") != NULL;
@@ -331,6 +449,9 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_backtrace_in_nested_coroutine),
         cmocka_unit_test(test_unwind_backtrace_in_nested_coroutine),
         cmocka_unit_test(test_transferred_chain_stops_at_root),
+#if defined(__ARM_EABI_UNWINDER__)
+        cmocka_unit_test(test_forced_unwind_stops_at_root),
+#endif
         cmocka_unit_test(test_gdb_bt_in_nested_coroutine),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -347,6 +347,38 @@ static void test_unwind_stops_at_coroutine_root(void **state)
     assert_int_equal(coro_destroy(co), CORO_OK);
 }
 
+/* Nested: a coroutine resumed by a coroutine. The walk still ends at the
+ * inner coroutine's root (rip 0 at its StackBase) and never reaches the
+ * outer one: Win64's unwind codes cannot lead into the resumer
+ * (x86_64_win64.S, "Unwinding past the root"). */
+static void *resume_walker(void *walk)
+{
+    coro *inner;
+    void *stack_base = NULL;
+    if (coro_create(&inner, walk_entry, NULL) != CORO_OK)
+        return NULL;
+    if (coro_resume(inner, walk, &stack_base) != CORO_OK)
+        stack_base = NULL;
+    coro_destroy(inner);
+    return stack_base;
+}
+
+static void test_unwind_in_nested_coroutine_stops_at_its_root(void **state)
+{
+    (void)state;
+    struct walk walk = {0};
+    coro *outer;
+    assert_int_equal(coro_create(&outer, resume_walker, NULL), CORO_OK);
+    void *inner_stack_base = NULL;
+    assert_int_equal(coro_resume(outer, &walk, &inner_stack_base), CORO_OK);
+    assert_non_null(inner_stack_base);
+    assert_true(walk.saw_entry);
+    assert_true(walk.frames < 64);
+    assert_true(walk.last_rip == 0);
+    assert_true(walk.last_rsp == (DWORD64)(uintptr_t)inner_stack_base);
+    assert_int_equal(coro_destroy(outer), CORO_OK);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -356,6 +388,7 @@ int main(void)
         cmocka_unit_test(test_vectored_handler_inside_coroutine),
         cmocka_unit_test(test_frame_based_handler_inside_coroutine),
         cmocka_unit_test(test_unwind_stops_at_coroutine_root),
+        cmocka_unit_test(test_unwind_in_nested_coroutine_stops_at_its_root),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -66,6 +66,10 @@
 #include "../arch.h"
 #include "asm.h"
 
+#define RESUMER_CFI_SP 0x8f /* DW_OP_breg31: sp */
+#define RESUMER_CFI_POINTER 8
+#include "resumer_cfi.h"
+
 /*
  * Apple arm64 (macOS, the same instructions in Mach-O; Apple's "Writing
  * ARM64 code for Apple platforms", which lists where Apple departs from
@@ -244,20 +248,63 @@ LOCAL_LABEL(reload_fpcr):
 
 /*
  * The first switch into a coroutine returns here with the value in x0, arg
- * in x19, start in x20, x29 = 0, and sp 16-aligned. The return address is
- * undefined so that gdb, backtrace() and _Unwind_Backtrace end the
- * coroutine's stack here. start is C code, so under BTI it begins with the
- * `bti c` that `blr` needs.
+ * (the control block) in x19, start in x20, x29 = 0, and sp 16-aligned.
+ * start is C code, so under BTI it begins with the `bti c` that `blr` needs.
+ *
+ * Unwinding past the root, as in x86_64_sysv.S: the rules below lead gdb,
+ * backtrace() and _Unwind_Backtrace from here into the resumer's suspended
+ * frame (drawn at the top of this file; CFA = its saved sp + 176), or, with
+ * no resumer, to a return address of 0 (src/arch/resumer_cfi.h). The
+ * trampoline keeps the control block and the address of a frame of zeros at
+ * its sp for them; 16 bytes keep sp 16-aligned for the call (6.4).
+ *
+ * Under pac-ret the resumer's saved x30 is signed with the sp it had at the
+ * switch's entry, which is this frame's CFA; an unwinder would authenticate
+ * it with that CFA if this frame said so, but then the 0 that ends a walk
+ * would fail authentication (a garbage frame, or a fault on cores with
+ * FEAT_FPAC). So the rule strips the code instead: the return address is
+ * the saved x30 with its top 16 bits cleared, which is the address itself
+ * wherever user code lies below 2^48 (Linux's default 48-bit user address
+ * space; only a program that asks mmap for higher addresses gets code above
+ * it). The rule is the same without pac-ret, where those bits are 0.
  */
     .p2align 4
     LOCAL_FUNCTION coro_arch_trampoline
     .cfi_startproc
     .cfi_undefined x30
+    adr     x9, LOCAL_LABEL(no_resumer_frame)
+    stp     x19, x9, [sp, #-16]!
+    RESUMER_CFI_CFA(CORO_ARCH_FRAME_SIZE, 16)
+    RESUMER_CFI_SAVED(29, 0)
+    RESUMER_CFI_SAVED_LOW48(30, 8)
+    RESUMER_CFI_SAVED(19, 16)
+    RESUMER_CFI_SAVED(20, 24)
+    RESUMER_CFI_SAVED(21, 32)
+    RESUMER_CFI_SAVED(22, 40)
+    RESUMER_CFI_SAVED(23, 48)
+    RESUMER_CFI_SAVED(24, 56)
+    RESUMER_CFI_SAVED(25, 64)
+    RESUMER_CFI_SAVED(26, 72)
+    RESUMER_CFI_SAVED(27, 80)
+    RESUMER_CFI_SAVED(28, 88)
+    RESUMER_CFI_SAVED(72, 96)   /* d8 (v8, DWARF 64 + 8) */
+    RESUMER_CFI_SAVED(73, 104)
+    RESUMER_CFI_SAVED(74, 112)
+    RESUMER_CFI_SAVED(75, 120)
+    RESUMER_CFI_SAVED(76, 128)
+    RESUMER_CFI_SAVED(77, 136)
+    RESUMER_CFI_SAVED(78, 144)
+    RESUMER_CFI_SAVED(79, 152)  /* d15 */
     mov     x1, x19
     blr     x20
     brk     #0x1
     .cfi_endproc
     END_FUNCTION coro_arch_trampoline
+
+/* The frame the unwind rules above read when there is no resumer. */
+    .p2align 4
+LOCAL_LABEL(no_resumer_frame):
+    .fill   CORO_ARCH_FRAME_SIZE, 1, 0
 
 #if USE_BTI || USE_PAC
 /* GNU property note: this object has BTI landing pads and/or signs return

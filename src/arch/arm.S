@@ -64,6 +64,10 @@
 #include "../arch.h"
 #include "asm.h"
 
+#define RESUMER_CFI_SP 0x7d /* DW_OP_breg13: sp */
+#define RESUMER_CFI_POINTER 4
+#include "resumer_cfi.h"
+
 #if defined(__thumb__) && !defined(__thumb2__)
 #error "libcoro: Thumb-1 has no vpush/vpop or the registers this switch uses; build for ARMv7-A"
 #endif
@@ -208,25 +212,62 @@
 
 /*
  * The first switch into a coroutine returns here with the value in r0,
- * start in r4, arg in r5 and sp 16-byte aligned; udf raises SIGILL should
- * start return. Both unwinders stop here: the EHABI entry EXIDX_CANTUNWIND
- * (.cantunwind) ends libgcc's _Unwind_Backtrace, so glibc's backtrace()
- * lists frames down to coro_start (never this one, whose entry is the stop
- * mark; without it the walk loops here until the buffer is full), and the
- * undefined lr ends a debugger's walk.
+ * start in r4, arg (the control block) in r5 and sp 16-byte aligned; udf
+ * raises SIGILL should start return.
+ *
+ * Unwinding past the root, as in x86_64_sysv.S, both ways Arm unwinds. The
+ * trampoline keeps the control block and the address of a frame of zeros at
+ * its sp (8 bytes: sp stays 8-aligned for the call, 6.2.1.2).
+ *  - DWARF (.debug_frame, read by gdb): the rules below lead into the
+ *    resumer's suspended frame (drawn above; CFA = its saved sp +
+ *    CORO_ARCH_FRAME_SIZE), or, with no resumer, to a return address of 0
+ *    (src/arch/resumer_cfi.h). DWARF numbers ("DWARF for the Arm
+ *    Architecture", 4.1): r0-r15 are 0-15, d0-d31 are 256-287.
+ *  - EHABI (.ARM.exidx, read by libgcc's _Unwind_Backtrace and glibc's
+ *    backtrace()): its unwind instructions cannot load sp from memory, so
+ *    the entry names a personality routine that moves the unwinder to the
+ *    resumer's frame for a backtrace and refuses everything else
+ *    (src/arch/arm_unwind.c).
  */
     .p2align 2
     THUMB_FUNC
     LOCAL_FUNCTION coro_arch_trampoline
     .fnstart
-    .cantunwind
+    .personality coro_arch_unwind_personality
     .cfi_startproc
     .cfi_undefined lr
+    adr     r6, LOCAL_LABEL(no_resumer_frame)
+    push    {r5, r6}
+    RESUMER_CFI_CFA(CORO_ARCH_FRAME_SIZE, 8)
+    RESUMER_CFI_SAVED(4, CORE_OFFSET + 0)
+    RESUMER_CFI_SAVED(5, CORE_OFFSET + 4)
+    RESUMER_CFI_SAVED(6, CORE_OFFSET + 8)
+    RESUMER_CFI_SAVED(7, CORE_OFFSET + 12)
+    RESUMER_CFI_SAVED(8, CORE_OFFSET + 16)
+    RESUMER_CFI_SAVED(9, CORE_OFFSET + 20)
+    RESUMER_CFI_SAVED(10, CORE_OFFSET + 24)
+    RESUMER_CFI_SAVED(11, CORE_OFFSET + 28)
+    RESUMER_CFI_SAVED(14, CORE_OFFSET + 36)    /* lr, the return address */
+#if defined(__ARM_FP)
+    RESUMER_CFI_SAVED(264, 0)                  /* d8 */
+    RESUMER_CFI_SAVED(265, 8)
+    RESUMER_CFI_SAVED(266, 16)
+    RESUMER_CFI_SAVED(267, 24)
+    RESUMER_CFI_SAVED(268, 32)
+    RESUMER_CFI_SAVED(269, 40)
+    RESUMER_CFI_SAVED(270, 48)
+    RESUMER_CFI_SAVED(271, 56)                 /* d15 */
+#endif
     mov     r1, r5
     blx     r4
     udf     #0
     .cfi_endproc
     .fnend
     END_FUNCTION coro_arch_trampoline
+
+/* The frame the DWARF rules above read when there is no resumer. */
+    .p2align 3
+LOCAL_LABEL(no_resumer_frame):
+    .fill   CORO_ARCH_FRAME_SIZE, 1, 0
 
     NO_EXECUTABLE_STACK

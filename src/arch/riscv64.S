@@ -65,6 +65,10 @@
 #include "../arch.h"
 #include "asm.h"
 
+#define RESUMER_CFI_SP 0x72 /* DW_OP_breg2: sp */
+#define RESUMER_CFI_POINTER 8
+#include "resumer_cfi.h"
+
 #if defined(__riscv_flen)
 #if __riscv_flen == 64
 #define FP_SAVE fsd
@@ -238,18 +242,63 @@
 
 /*
  * The first switch into a coroutine returns here with the value in a0,
- * start in s1 and arg in s2. glibc's backtrace() on riscv64 walks the stack
- * with the DWARF unwinder, as gdb does: the undefined return address ends
- * the coroutine's stack here for both.
+ * start in s1 and arg (the control block) in s2. glibc's backtrace() on
+ * riscv64 walks the stack with the DWARF unwinder, as gdb does.
+ *
+ * Unwinding past the root, as in x86_64_sysv.S: the rules below lead both
+ * from here into the resumer's suspended frame (drawn above; CFA = its saved
+ * sp + CORO_ARCH_FRAME_SIZE), or, with no resumer, to a return address of 0
+ * (src/arch/resumer_cfi.h). The trampoline keeps the control block and the
+ * address of a frame of zeros at its sp for them; 16 bytes keep sp 16-aligned
+ * for the call. DWARF numbers (psABI, "DWARF Register Numbers"): x0-x31 are
+ * 0-31, f0-f31 are 32-63; s0-s1 are x8-x9, s2-s11 x18-x27, fs0-fs1 f8-f9,
+ * fs2-fs11 f18-f27.
  */
     .p2align 2
     LOCAL_FUNCTION coro_arch_trampoline
     .cfi_startproc
     .cfi_undefined ra
+    lla     t0, LOCAL_LABEL(no_resumer_frame)
+    addi    sp, sp, -16
+    sd      s2, 0(sp)
+    sd      t0, 8(sp)
+    RESUMER_CFI_CFA(CORO_ARCH_FRAME_SIZE, 16)
+    RESUMER_CFI_SAVED(1, 0)     /* ra */
+    RESUMER_CFI_SAVED(8, 8)     /* s0 */
+    RESUMER_CFI_SAVED(9, 16)    /* s1 */
+    RESUMER_CFI_SAVED(18, 24)   /* s2 */
+    RESUMER_CFI_SAVED(19, 32)
+    RESUMER_CFI_SAVED(20, 40)
+    RESUMER_CFI_SAVED(21, 48)
+    RESUMER_CFI_SAVED(22, 56)
+    RESUMER_CFI_SAVED(23, 64)
+    RESUMER_CFI_SAVED(24, 72)
+    RESUMER_CFI_SAVED(25, 80)
+    RESUMER_CFI_SAVED(26, 88)
+    RESUMER_CFI_SAVED(27, 96)   /* s11 */
+#if defined(__riscv_flen)
+    RESUMER_CFI_SAVED(40, FS_SLOTS + 0)     /* fs0 */
+    RESUMER_CFI_SAVED(41, FS_SLOTS + 8)     /* fs1 */
+    RESUMER_CFI_SAVED(50, FS_SLOTS + 16)    /* fs2 */
+    RESUMER_CFI_SAVED(51, FS_SLOTS + 24)
+    RESUMER_CFI_SAVED(52, FS_SLOTS + 32)
+    RESUMER_CFI_SAVED(53, FS_SLOTS + 40)
+    RESUMER_CFI_SAVED(54, FS_SLOTS + 48)
+    RESUMER_CFI_SAVED(55, FS_SLOTS + 56)
+    RESUMER_CFI_SAVED(56, FS_SLOTS + 64)
+    RESUMER_CFI_SAVED(57, FS_SLOTS + 72)
+    RESUMER_CFI_SAVED(58, FS_SLOTS + 80)
+    RESUMER_CFI_SAVED(59, FS_SLOTS + 88)    /* fs11 */
+#endif
     mv      a1, s2
     jalr    s1
     unimp
     .cfi_endproc
     END_FUNCTION coro_arch_trampoline
+
+/* The frame the unwind rules above read when there is no resumer. */
+    .p2align 3
+LOCAL_LABEL(no_resumer_frame):
+    .fill   CORO_ARCH_FRAME_SIZE, 1, 0
 
     NO_EXECUTABLE_STACK

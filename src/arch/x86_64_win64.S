@@ -239,6 +239,28 @@ coro_arch_set_guarantee:
  * rsp = top - 8, which is the coroutine's StackBase. Both Windows'
  * dispatcher (rsp reached StackBase) and Wine's (rsp == StackBase) stop
  * there, as at the root of a thread.
+ *
+ * Unwinding past the root. Unlike the DWARF ports, this trampoline's unwind
+ * data cannot lead into the resumer, so every walk ends here, cleanly, also
+ * in a nested coroutine (test_win64). Why ("x64 exception handling",
+ * "struct UNWIND_CODE"):
+ *  - Every location the unwind codes name is a fixed offset from rsp or
+ *    from the one frame register (UWOP_SET_FPREG), which the unwinder takes
+ *    from the context as it stands; UWOP_PUSH_MACHFRAME reads the next rsp
+ *    from one fixed slot. None follows a pointer. The resumer's frame is
+ *    two loads away from anything this frame holds (the control block's
+ *    resumer, then that context's saved rsp), and it moves each time the
+ *    resumer switches, so no static unwind data can name it.
+ *  - A language-specific handler does not help: RtlVirtualUnwind, which
+ *    debuggers' walks (dbghelp's StackWalk64, gdb's SEH unwinder) and
+ *    RtlCaptureStackBackTrace use, never calls handlers; only exception
+ *    dispatch and RtlUnwindEx do.
+ *  - A machine frame whose rsp slot the library rewrote at every resume and
+ *    transfer would reach it for RtlVirtualUnwind, at the price of a store
+ *    on every switch; but exception dispatch rejects a frame outside
+ *    [StackLimit, StackBase], which the TEB sets to the coroutine's own
+ *    stack (see above), and so does any walker that checks those limits:
+ *    they would still stop at the root.
  */
     .def    coro_arch_trampoline; .scl 3; .type 32; .endef
     .p2align 4

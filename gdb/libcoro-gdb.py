@@ -149,6 +149,7 @@ class Coroutine:
         self.top = block
         self.entry = memory.pointer(block + registry.entry_offset)
         self.resumer = memory.pointer(block + registry.resumer_offset)
+        self.cancelled = memory.read(block + registry.cancelled_offset, 1) != b"\0"
         inbox = memory.pointer(block + registry.inbox_offset)
         self.started = not (self.status == SUSPENDED and inbox == block + registry.first_value_offset)
         self.thread = None  # the gdb thread it runs on, when running
@@ -158,13 +159,14 @@ class Coroutine:
         return self.status in (SUSPENDED, NORMAL) and self.started
 
     def status_name(self):
-        return STATUS_NAMES.get(self.status, "?%d" % self.status)
+        name = STATUS_NAMES.get(self.status, "?%d" % self.status)
+        return name + ",cancelled" if self.cancelled else name
 
 
 class Registry:
     """The registry of live coroutines, from the symbol coro_registry."""
 
-    HEADER = "15I"
+    HEADER = "16I"
 
     def __init__(self):
         try:
@@ -176,7 +178,7 @@ class Registry:
         (self.version, self.list_count, self.list_stride, self.lists_offset, self.link_offset,
          self.sp_offset, self.status_offset, self.name_offset, self.name_size, self.bottom_offset,
          self.entry_offset, self.inbox_offset, self.first_value_offset, self.frame_size,
-         self.resumer_offset) = fields
+         self.resumer_offset, self.cancelled_offset) = fields
         if self.version != REGISTRY_VERSION:
             raise LibcoroError("coro_registry version %d; this script reads version %d" %
                                (self.version, REGISTRY_VERSION))

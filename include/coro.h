@@ -435,6 +435,7 @@ struct coro_visit_info {
     enum coro_status status;
     void *user_data;
     struct coro_stack_info stack;
+    int cancelled;      /* coro_cancel() has stopped it (see coro_cancelled()) */
 };
 
 /* Called by coro_visit() for each coroutine; nonzero stops the visit. */
@@ -452,6 +453,14 @@ typedef int (*coro_visitor)(const struct coro_visit_info *info, void *context);
  * threads' creates and destroys take), so fn should be quick. Errors:
  * CORO_EINVAL (fn NULL), CORO_EBUSY (called from inside fn). */
 CORO_API int coro_visit(coro_visitor fn, void *context);
+
+/* The registry itself, for debuggers: plain memory that they read with no
+ * help from the process, in core files too. It starts with a version
+ * number and the offsets of every field a debugger reads; its layout is
+ * documented in libcoro's source (src/registry.h), which the gdb extension
+ * mirrors. Programs do not use it: they call coro_visit(). */
+struct coro_registry;
+CORO_API extern struct coro_registry coro_registry;
 
 #ifdef __cplusplus
 }

@@ -943,7 +943,9 @@ struct coro_registry coro_registry = {
     .first_value_offset = offsetof(struct coro, first_value),
     .frame_size = CORO_ARCH_FRAME_SIZE,
     .resumer_offset = offsetof(struct coro, resumer),
+    .cancelled_offset = offsetof(struct coro, cancelled),
 };
+_Static_assert(sizeof(((struct coro *)0)->cancelled) == 1, "registry.h: cancelled is one byte");
 
 _Static_assert(sizeof(enum coro_status) == sizeof(int), "registry.h: a status is read as an int");
 
@@ -957,10 +959,12 @@ _Static_assert(sizeof(enum coro_status) == sizeof(int), "registry.h: a status is
  * on another thread right now, with no lock that orders the two: a word
  * read that may be out of date, as coro_visit() documents, never torn.
  * Hidden from TSan, which would otherwise report every such read. */
-static NO_THREAD_SANITIZER void racy_snapshot(const struct coro *co, enum coro_status *status, void **sp)
+static NO_THREAD_SANITIZER void racy_snapshot(const struct coro *co, enum coro_status *status, void **sp,
+                                               int *cancelled)
 {
     *status = *(const volatile enum coro_status *)&co->status;
     *sp = *(void *const volatile *)&co->sp;
+    *cancelled = *(const volatile unsigned char *)&co->cancelled != 0;
 }
 
 static void fill_stack_info(const struct coro *co, void *sp, struct coro_stack_info *info)
@@ -991,7 +995,8 @@ int coro_stack_info(const coro *co, struct coro_stack_info *info)
         return CORO_ETHREAD;
     enum coro_status status;
     void *sp;
-    racy_snapshot(co, &status, &sp);
+    int cancelled;
+    racy_snapshot(co, &status, &sp, &cancelled);
     fill_stack_info(co, sp, info);
     return CORO_OK;
 }
@@ -1020,7 +1025,7 @@ static int visit_one(struct coro_registry_link *link, void *context)
     void *sp;
     info.co = co;
     info.name = co->name;
-    racy_snapshot(co, &info.status, &sp);
+    racy_snapshot(co, &info.status, &sp, &info.cancelled);
     fill_stack_info(co, sp, &info.stack);
     info.user_data = co->user_data;
     return visit->fn(&info, visit->context);

@@ -31,6 +31,8 @@
  *                              control block (or to a thread's own
  *                              context, whose sp is at sp_offset too); NULL
  *                              for none
+ *     +60  cancelled_offset    one byte, nonzero once coro_cancel() has
+ *                              stopped it (coro_cancelled())
  *   then list_count lists of list_stride bytes, each starting with
  *     +0   pointer head        the first link, or NULL
  *     +ptr uintptr lock        0 when free (see below)
@@ -89,6 +91,7 @@ struct coro_registry {
     uint32_t first_value_offset;
     uint32_t frame_size;
     uint32_t resumer_offset;
+    uint32_t cancelled_offset;
     struct coro_registry_list lists[CORO_REGISTRY_LISTS] __attribute__((aligned(64)));
 };
 

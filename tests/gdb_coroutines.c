@@ -83,6 +83,14 @@ static void *finished_entry(void *value)
     return value;
 }
 
+/* Runs until cancelled (coro_cancel()), then returns. */
+static void *stopped_entry(void *value)
+{
+    while (coro_yield(NULL, NULL) == CORO_OK)
+        sink++;
+    return value;
+}
+
 static void *handoff_entry(void *value)
 {
     pthread_mutex_lock(&lock);
@@ -154,6 +162,9 @@ NOINLINE static void run_all(void)
     check(coro_resume(sleeper, NULL, NULL), "resume sleeper");
     coro *finished = make("finished", finished_entry);
     check(coro_resume(finished, NULL, NULL), "resume finished");
+    coro *stopped = make("stopped", stopped_entry);
+    check(coro_resume(stopped, NULL, NULL), "resume stopped");
+    check(coro_cancel(stopped, NULL), "cancel stopped");
 
     pthread_t thread;
     if (pthread_create(&thread, NULL, remote_thread, NULL) != 0)

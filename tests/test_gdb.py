@@ -60,6 +60,7 @@ EXPECTED = {
     "sleeper": ("suspended", "-", "sleeper_wait at .*%s:%d" % (source_name, marks["sleeper"]),
                 ["sleeper_wait", "sleeper_entry", "coro_arch_trampoline"]),
     "finished": ("dead", "-", r"\(returned\)", None),
+    "stopped": ("dead,cancelled", "-", r"\(returned\)", None),
     "handoff": ("running", "1", r"\(running\)",
                 ["gdb_stop_here", "handoff_entry", "coro_arch_trampoline",
                  "outer_entry", "coro_arch_trampoline", "run_all", "main"]),
@@ -131,7 +132,7 @@ def parse_table(text):
     """name -> (number, status, thread, where) from `info coroutines`."""
     rows = {}
     for line in text.splitlines():
-        match = re.match(r'^\*?\s*(\d+)\s+"([^"]*)"\s+(\w+)\s+(\S+)\s+\S+\s+\S+\s+\S+\s+(.*)$', line)
+        match = re.match(r'^\*?\s*(\d+)\s+"([^"]*)"\s+([\w,]+)\s+(\S+)\s+\S+\s+\S+\s+\S+\s+(.*)$', line)
         if match:
             rows[match.group(2)] = (int(match.group(1)), match.group(3), match.group(4), match.group(5))
     return rows

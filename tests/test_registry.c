@@ -385,6 +385,57 @@ static int misuse_inside(const struct coro_visit_info *info, void *context)
     return 0;
 }
 
+/* What a visit says of one coroutine: -1 when it is not seen. */
+struct cancel_view {
+    coro *co;
+    int cancelled;
+};
+
+static int look_for_one(const struct coro_visit_info *info, void *context)
+{
+    struct cancel_view *view = context;
+    if (info->co == view->co)
+        view->cancelled = info->cancelled;
+    return 0;
+}
+
+static int cancelled_seen_by_visit(coro *co)
+{
+    struct cancel_view view = {co, -1};
+    assert_int_equal(coro_visit(look_for_one, &view), CORO_OK);
+    return view.cancelled;
+}
+
+/* Waits until cancelled; then, while it unwinds, asks the visitor what it
+ * says of the coroutine itself. */
+static void *unwinds_and_looks(void *unused)
+{
+    (void)unused;
+    while (coro_yield(NULL, NULL) == CORO_OK) {
+    }
+    return (void *)(intptr_t)cancelled_seen_by_visit(coro_running());
+}
+
+static void test_visit_shows_cancelled(void **state)
+{
+    (void)state;
+    coro *co, *plain;
+    assert_int_equal(coro_create(&co, unwinds_and_looks, NULL), CORO_OK);
+    assert_int_equal(coro_create(&plain, unwinds_and_looks, NULL), CORO_OK);
+    assert_int_equal(coro_resume(co, NULL, NULL), CORO_OK);
+    assert_int_equal(coro_resume(plain, NULL, NULL), CORO_OK);
+    assert_int_equal(cancelled_seen_by_visit(co), 0);
+    void *seen_while_unwinding = NULL;
+    assert_int_equal(coro_cancel(co, &seen_while_unwinding), CORO_OK);
+    assert_int_equal((intptr_t)seen_while_unwinding, 1);
+    /* Dead by cancel, and still listed until destroyed; the other one not. */
+    assert_int_equal(cancelled_seen_by_visit(co), 1);
+    assert_int_equal(cancelled_seen_by_visit(plain), 0);
+    assert_int_equal(coro_destroy(co), CORO_OK);
+    assert_int_equal(cancelled_seen_by_visit(co), -1);
+    assert_int_equal(coro_destroy(plain), CORO_OK);
+}
+
 static void test_visit_stop_and_misuse(void **state)
 {
     (void)state;
@@ -522,6 +573,7 @@ int main(void)
         cmocka_unit_test(test_stack_info_errors),
         cmocka_unit_test(test_stack_remaining),
         cmocka_unit_test(test_visit_sees_every_status),
+        cmocka_unit_test(test_visit_shows_cancelled),
         cmocka_unit_test(test_visit_stop_and_misuse),
         cmocka_unit_test(test_visit_while_threads_create_and_destroy),
     };

@@ -24,7 +24,7 @@
  *   pipeline [--words N] [--repetitions R] [--csv]
  */
 #if !defined(_WIN32)
-#define _DEFAULT_SOURCE
+#define _POSIX_C_SOURCE 200809L /* clock_gettime under -std=c11 */
 #endif
 
 #include <stdint.h>
@@ -35,12 +35,26 @@
 
 #include "coro.h"
 
+#if defined(_WIN32)
+#include <windows.h>
+
+static double now_ns(void)
+{
+    static LARGE_INTEGER frequency;
+    LARGE_INTEGER now;
+    if (frequency.QuadPart == 0)
+        QueryPerformanceFrequency(&frequency);
+    QueryPerformanceCounter(&now);
+    return (double)now.QuadPart * 1e9 / (double)frequency.QuadPart;
+}
+#else
 static double now_ns(void)
 {
     struct timespec ts;
-    timespec_get(&ts, TIME_UTC);
+    clock_gettime(CLOCK_MONOTONIC, &ts);
     return (double)ts.tv_sec * 1e9 + (double)ts.tv_nsec;
 }
+#endif
 
 static void failed(const char *what)
 {

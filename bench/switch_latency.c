@@ -99,12 +99,12 @@ static double now_ns(void)
 #endif
 
 #define LEVEL(prefix, k, below, first) \
-    static FRAME long prefix##_##k(long v) { return prefix##_##below(v) + (long)(k) * (first); }
+    static FRAME intptr_t prefix##_##k(intptr_t v) { return prefix##_##below(v) + (intptr_t)(k) * (first); }
 #define CHAIN(prefix, first) \
     LEVEL(prefix, 2, 1, first) LEVEL(prefix, 3, 2, first) LEVEL(prefix, 4, 3, first) \
     LEVEL(prefix, 5, 4, first) LEVEL(prefix, 6, 5, first) LEVEL(prefix, 7, 6, first) \
     LEVEL(prefix, 8, 7, first)                                                      \
-    static long prefix##_at_depth(int depth, long n, long v)                        \
+    static intptr_t prefix##_at_depth(int depth, long n, intptr_t v)                        \
     {                                                                               \
         switch (depth) {                                                            \
         case 1: for (long i = 0; i < n; i++) v = prefix##_1(v); break;              \
@@ -129,27 +129,27 @@ static void failed(const char *what)
 }
 
 /* Keeps the values the loops compute alive. */
-static volatile long sink;
+static volatile intptr_t sink;
 
 /* ---- libcoro, resume/yield ---- */
 
 static coro *resumed_coroutine;
 
-static FRAME long resume_side_1(long v)
+static FRAME intptr_t resume_side_1(intptr_t v)
 {
     void *out;
     if (coro_resume(resumed_coroutine, (void *)v, &out) != CORO_OK)
         failed("coro_resume");
-    return (long)out;
+    return (intptr_t)out;
 }
 CHAIN(resume_side, 3)
 
-static FRAME long yield_side_1(long v)
+static FRAME intptr_t yield_side_1(intptr_t v)
 {
     void *in;
     if (coro_yield((void *)v, &in) != CORO_OK)
         failed("coro_yield");
-    return (long)in;
+    return (intptr_t)in;
 }
 CHAIN(yield_side, 5)
 
@@ -187,21 +187,21 @@ static double bench_libcoro(int depth)
 static coro *transfer_target;
 static coro *transfer_thread;
 
-static FRAME long transfer_out_side_1(long v)
+static FRAME intptr_t transfer_out_side_1(intptr_t v)
 {
     void *out;
     if (coro_transfer(transfer_target, (void *)v, &out) != CORO_OK)
         failed("coro_transfer");
-    return (long)out;
+    return (intptr_t)out;
 }
 CHAIN(transfer_out_side, 7)
 
-static FRAME long transfer_back_side_1(long v)
+static FRAME intptr_t transfer_back_side_1(intptr_t v)
 {
     void *in;
     if (coro_transfer(transfer_thread, (void *)v, &in) != CORO_OK)
         failed("coro_transfer back");
-    return (long)in;
+    return (intptr_t)in;
 }
 CHAIN(transfer_back_side, 11)
 
@@ -269,21 +269,21 @@ static void load_nofp_module(void)
         nofp_missing = NULL;
 }
 
-static FRAME long nofp_resume_side_1(long v)
+static FRAME intptr_t nofp_resume_side_1(intptr_t v)
 {
     void *out;
     if (nofp_resume(resumed_coroutine, (void *)v, &out) != CORO_OK)
         failed("coro_resume (nofpctl)");
-    return (long)out;
+    return (intptr_t)out;
 }
 CHAIN(nofp_resume_side, 13)
 
-static FRAME long nofp_yield_side_1(long v)
+static FRAME intptr_t nofp_yield_side_1(intptr_t v)
 {
     void *in;
     if (nofp_yield((void *)v, &in) != CORO_OK)
         failed("coro_yield (nofpctl)");
-    return (long)in;
+    return (intptr_t)in;
 }
 CHAIN(nofp_yield_side, 17)
 
@@ -322,7 +322,7 @@ static double bench_libcoro_nofpctl(int depth)
 static ucontext_t uc_thread, uc_coroutine;
 static int uc_depth;
 
-static FRAME long uc_out_side_1(long v)
+static FRAME intptr_t uc_out_side_1(intptr_t v)
 {
     if (swapcontext(&uc_thread, &uc_coroutine) != 0)
         failed("swapcontext");
@@ -330,7 +330,7 @@ static FRAME long uc_out_side_1(long v)
 }
 CHAIN(uc_out_side, 19)
 
-static FRAME long uc_back_side_1(long v)
+static FRAME intptr_t uc_back_side_1(intptr_t v)
 {
     if (swapcontext(&uc_coroutine, &uc_thread) != 0)
         failed("swapcontext back");
@@ -386,23 +386,23 @@ fcontext_t make_fcontext(void *sp, size_t size, void (*fn)(transfer_t));
 /* The context each side jumps to next. */
 static fcontext_t fc_coroutine, fc_thread;
 
-static FRAME long fc_out_side_1(long v)
+static FRAME intptr_t fc_out_side_1(intptr_t v)
 {
     transfer_t t = jump_fcontext(fc_coroutine, (void *)v);
     if (t.fctx == NULL)
         failed("jump_fcontext");
     fc_coroutine = t.fctx;
-    return (long)t.data;
+    return (intptr_t)t.data;
 }
 CHAIN(fc_out_side, 29)
 
-static FRAME long fc_back_side_1(long v)
+static FRAME intptr_t fc_back_side_1(intptr_t v)
 {
     transfer_t t = jump_fcontext(fc_thread, (void *)v);
     if (t.fctx == NULL)
         failed("jump_fcontext back");
     fc_thread = t.fctx;
-    return (long)t.data;
+    return (intptr_t)t.data;
 }
 CHAIN(fc_back_side, 31)
 

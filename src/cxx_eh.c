@@ -4,7 +4,14 @@
  */
 #include "cxx_eh.h"
 
-#if defined(__GNUC__) && !defined(_WIN32)
+#if defined(__APPLE__)
+/* Mach-O takes a weak import only from a library linked at build time, and
+ * a C program links no C++ runtime: the runtime's function is looked up
+ * instead, once per thread (libc++abi's __cxa_eh_globals has the same two
+ * first fields). */
+#include <dlfcn.h>
+#define CORO_CXX_EH_LOOKUP 1
+#elif defined(__GNUC__) && !defined(_WIN32)
 /* Weak: a C program links no C++ runtime, and then this address is NULL.
  * The real declaration returns __cxa_eh_globals *, whose layout is
  * struct coro_cxx_eh_globals. (PE/COFF has no weak undefined symbols that
@@ -18,6 +25,12 @@ struct coro_cxx_eh_globals *coro_cxx_eh_thread_globals(void)
 #if defined(CORO_CXX_EH_WEAK)
     if (__cxa_get_globals != NULL)
         return __cxa_get_globals();
+#elif defined(CORO_CXX_EH_LOOKUP)
+    struct coro_cxx_eh_globals *(*get_globals)(void);
+    /* POSIX: a function's address survives a trip through void *. */
+    *(void **)&get_globals = dlsym(RTLD_DEFAULT, "__cxa_get_globals");
+    if (get_globals != NULL)
+        return get_globals();
 #endif
     return NULL;
 }

@@ -12,6 +12,7 @@
 
 #include <pthread.h>
 
+#include "arch.h"
 #include "coro.h"
 
 #define V(n) ((void *)(uintptr_t)(n))
@@ -81,8 +82,9 @@ static void test_stack_info_high_water_after_deep_call(void **state)
     check_bounds(&info, co);
     assert_true(info.usable >= 128 * KIB);
     assert_true(info.guard >= 2 * 4096);
-    /* A fresh coroutine holds one suspended frame and nothing else. */
-    assert_true(info.used > 0 && info.used <= 512);
+    /* A fresh coroutine holds one suspended frame (560 bytes on ppc64le)
+     * below its aligned top, and nothing else. */
+    assert_true(info.used > 0 && info.used <= CORO_ARCH_FRAME_SIZE + 2 * CORO_ARCH_STACK_ALIGN);
 #if !defined(_WIN32)
     assert_true(info.high_water >= info.used);
     assert_true(info.high_water < 16 * KIB);

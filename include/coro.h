@@ -59,16 +59,40 @@ enum coro_status {
 
 enum coro_result {
     CORO_OK = 0,
-    CORO_EINVAL,   /* a NULL argument, or options that contradict each other */
+    CORO_EINVAL,   /* a NULL argument, options that contradict each other, or a stack that wraps */
     CORO_EDEAD,    /* the coroutine has finished: it cannot run again */
     CORO_ERUNNING, /* the coroutine is running (the caller itself, or on another thread) */
     CORO_ENORMAL,  /* the coroutine is waiting for a coroutine it resumed */
     CORO_EOUTSIDE, /* coro_yield() called outside any coroutine */
     CORO_ETHREAD,  /* a thread's own context cannot be resumed or destroyed */
-    CORO_ESTACK,   /* the stack is smaller than CORO_STACK_MIN */
+    CORO_ESTACK,   /* the stack is smaller than CORO_STACK_MIN (after the bookkeeping, for a caller's) */
     CORO_ENOMEM,   /* out of memory, or the kernel refused another mapping (below) */
-    CORO_EBUSY     /* an arena still holds live coroutines */
+    CORO_EBUSY,    /* an arena still holds live coroutines */
+    CORO_ECORRUPT  /* the coroutine's control block was overwritten (see below) */
 };
+
+/* CORO_ECORRUPT: a control block that was overwritten. A coroutine's
+ * control block lives at the top of its stack, so the first thing a frame
+ * too large for a guard (or an overflow without one) reaches below a stack
+ * is the block of the coroutine whose stack lies below. Before any call
+ * switches into a block or frees it (coro_resume, coro_transfer, the
+ * coro_yield to a resumer, coro_destroy), it checks:
+ *   - a seal, keyed with a per-process secret, over the block's address,
+ *     kind, entry and stack bottom (and, for destroy, the stack's mapping,
+ *     size and arena): the fields fixed at create;
+ *   - the status: one of the four values;
+ *   - a suspended context's saved stack pointer: within its stack (running
+ *     and dead contexts keep none, so a status overwritten to read as
+ *     suspended is caught too).
+ * A check that fails returns CORO_ECORRUPT and changes nothing: the block
+ * is never switched to, its stack never freed (a corrupted coroutine's
+ * stack is leaked, and its arena stays busy). Not caught: a block whose
+ * checked words were all rewritten to the values they had; the value slot
+ * a suspended coroutine waits on (its inbox: written on the next resume),
+ * the name and user data, which the library does not switch on; and a
+ * waiting (normal) context whose status is overwritten to read suspended.
+ * Guards and -fstack-clash-protection keep the overwrite from happening;
+ * this check keeps it from being used. */
 
 /* CORO_ENOMEM and the mapping limit. Every guarded stack costs the kernel
  * two memory mappings (the guard and the stack). Linux caps mappings per
@@ -123,16 +147,24 @@ struct coro_options {
 #define CORO_NAME_MAX 32
 
 /* Creates a suspended coroutine that will run entry. opts may be NULL for
- * all defaults. On success stores it in *out; on failure *out is untouched.
- * Errors: CORO_EINVAL (out or entry NULL, stack given without stack_size,
- * arena given with stack, stack_size or guard_size), CORO_ESTACK,
- * CORO_ENOMEM (also: the arena is full). */
+ * all defaults. On success stores it in *out; on failure *out is untouched
+ * and nothing is written anywhere. Errors, each regardless of which other
+ * fields are wrong, in this order:
+ *   CORO_EINVAL  out or entry NULL; arena given with stack, stack_size or
+ *                guard_size; stack given without stack_size, or with a
+ *                guard_size other than 0 or CORO_NO_GUARD; stack +
+ *                stack_size past the end of the address space;
+ *   CORO_ESTACK  stack_size below CORO_STACK_MIN; a caller's stack that,
+ *                once its control block (at the top, aligned down to 64
+ *                bytes) and one frame are taken, leaves less than
+ *                CORO_STACK_MIN bytes (whatever the alignment of stack);
+ *   CORO_ENOMEM  the stack cannot be mapped (also: the arena is full). */
 CORO_API int coro_create(coro **out, coro_entry entry, const struct coro_options *opts);
 
 /* Frees a suspended or dead coroutine without running anything on its
  * stack: a coroutine destroyed while suspended never resumes, and whatever
  * its frames held is the caller's to release. Errors: CORO_EINVAL (NULL),
- * CORO_ERUNNING, CORO_ENORMAL, CORO_ETHREAD. */
+ * CORO_ERUNNING, CORO_ENORMAL, CORO_ETHREAD, CORO_ECORRUPT. */
 CORO_API int coro_destroy(coro *co);
 
 /* Runs the suspended coroutine co, delivering value to it (as its entry's
@@ -141,13 +173,14 @@ CORO_API int coro_destroy(coro *co);
  * the value co yielded, or its entry's return value when it ended, is
  * stored in *result (if result is not NULL). Meanwhile the caller is
  * CORO_NORMAL. Errors: CORO_EINVAL (NULL co), CORO_EDEAD, CORO_ERUNNING,
- * CORO_ENORMAL, CORO_ETHREAD. */
+ * CORO_ENORMAL, CORO_ETHREAD, CORO_ECORRUPT. */
 CORO_API int coro_resume(coro *co, void *value, void **result);
 
 /* Suspends the running coroutine and sends value to the context it yields
  * to (its resumer; see the rule at the top of this file). Returns when the
  * coroutine runs again, with the value it was resumed or transferred with
- * in *resumed_with (if not NULL). Errors: CORO_EOUTSIDE. */
+ * in *resumed_with (if not NULL). Errors: CORO_EOUTSIDE, CORO_ECORRUPT
+ * (the context it would yield to was overwritten; it keeps running). */
 CORO_API int coro_yield(void *value, void **resumed_with);
 
 /* Suspends the running context and runs target, which takes the caller's
@@ -155,7 +188,8 @@ CORO_API int coro_yield(void *value, void **resumed_with);
  * target is a suspended coroutine or a thread's own context that
  * transferred away. Returns when control comes back, with the value passed
  * in *result (if not NULL). Errors: CORO_EINVAL (NULL), CORO_EDEAD,
- * CORO_ERUNNING (includes target == caller), CORO_ENORMAL. */
+ * CORO_ERUNNING (includes target == caller), CORO_ENORMAL, CORO_ETHREAD,
+ * CORO_ECORRUPT. */
 CORO_API int coro_transfer(coro *target, void *value, void **result);
 
 /* The status of co. A NULL co reads as CORO_DEAD. */

@@ -17,6 +17,7 @@
 #include <string.h>
 
 #include "arch.h"
+#include "integrity.h"
 #include "overflow.h"
 #include "pool.h"
 #include "stack.h"
@@ -80,6 +81,8 @@ struct coro {
     unsigned valgrind_stack_id;
 #endif
     char name[CORO_NAME_MAX];
+    uintptr_t seal;         /* over the fields that never change after create: see seal_of() */
+    uintptr_t stack_seal;   /* over the stack's mapping and owner, which destroy uses */
 };
 
 _Static_assert(offsetof(struct coro, sp) == 0, "arch.h: a context's saved stack pointer comes first");
@@ -138,11 +141,64 @@ static NOINLINE struct thread_state *this_thread_after_switch(void)
     return t;
 }
 
+/* The seal of a control block (integrity.h): its address, its kind and,
+ * for a coroutine, its entry and stack bottom. These are what a switch into
+ * the block relies on besides the saved stack pointer, which is checked
+ * against them. The stack's mapping and arena, which only destroy uses,
+ * have a seal of their own, so that the switch path mixes four words. */
+static inline uintptr_t seal_of(const struct coro *co, uintptr_t key)
+{
+    uintptr_t h = coro_check_mix(key, (uintptr_t)co);
+    h = coro_check_mix(h, (uintptr_t)co->kind);
+    /* A thread's context has no entry, and its stack bounds are filled in
+     * later by ASan (sanitizer_switch_finish). */
+    if (co->kind != KIND_THREAD) {
+        h = coro_check_mix(h, (uintptr_t)co->entry);
+        h = coro_check_mix(h, (uintptr_t)co->stack.bottom);
+    }
+    return h;
+}
+
+static inline uintptr_t stack_seal_of(const struct coro *co, uintptr_t key)
+{
+    uintptr_t h = coro_check_mix(key, (uintptr_t)co->stack.mapping);
+    h = coro_check_mix(h, co->stack.mapping_size);
+    h = coro_check_mix(h, (uintptr_t)co->stack.top);
+    return coro_check_mix(h, (uintptr_t)co->arena);
+}
+
+static NOINLINE void seal_block(struct coro *co)
+{
+    uintptr_t key = coro_check_key_make();
+    co->seal = seal_of(co, key);
+    co->stack_seal = stack_seal_of(co, key);
+}
+
+/* Whether co's control block is as the library left it, as far as a
+ * switch into it can tell: the seal holds, the status is one of the four,
+ * and a suspended context's saved stack pointer lies within its stack (a
+ * running or dead context keeps none: switch_to and coro_start clear it).
+ * A thread's own context lives in thread-local storage, not on a stack: its
+ * stack pointer can only be checked for presence. */
+static inline int block_intact(const struct coro *co)
+{
+    if (UNLIKELY(co->seal != seal_of(co, coro_check_key())))
+        return 0;
+    if (co->status == CORO_SUSPENDED) {
+        uintptr_t sp = (uintptr_t)co->sp;
+        if (co->kind == KIND_THREAD)
+            return sp != 0;
+        return sp > (uintptr_t)co->stack.bottom && sp < (uintptr_t)co;
+    }
+    return (unsigned)co->status <= CORO_DEAD;
+}
+
 static NOINLINE void thread_init(struct thread_state *t)
 {
     t->self.status = CORO_RUNNING;
     t->self.kind = KIND_THREAD;
     memcpy(t->self.name, "thread", sizeof "thread");
+    seal_block(&t->self);
 #if defined(CORO_TSAN)
     t->self.tsan_fiber = __tsan_get_current_fiber();
 #endif
@@ -269,8 +325,12 @@ static inline int switch_to(struct thread_state *t, struct coro *from, struct co
     if (to->inbox != NULL)
         *to->inbox = value;
     from->inbox = inbox;
+    /* A running context keeps no stack pointer, so that a status
+     * overwritten to read as suspended fails block_intact(). */
+    void *to_sp = to->sp;
+    to->sp = NULL;
     sanitizer_switch_start(t, from, to, 0);
-    int result = coro_arch_switch_result(&from->sp, to->sp, CORO_OK);
+    int result = coro_arch_switch_result(&from->sp, to_sp, CORO_OK);
     sanitizer_switch_finish(from);
     return result;
 }
@@ -293,8 +353,13 @@ static NORETURN void coro_start(void *ignored, void *arg)
     t->running = to;
     if (to->inbox != NULL)
         *to->inbox = result;
+    void *to_sp = to->sp;
+    to->sp = NULL;
     sanitizer_switch_start(t, self, to, 1);
-    coro_arch_switch(&self->sp, to->sp, NULL);
+    /* A dead context keeps no stack pointer either (see switch_to). */
+    void *dead_sp;
+    self->sp = NULL;
+    coro_arch_switch(&dead_sp, to_sp, NULL);
 #if defined(__GNUC__)
     __builtin_trap();
 #endif
@@ -347,25 +412,20 @@ int coro_create(coro **out, coro_entry entry, const struct coro_options *opts)
             return prepared;
     }
 
+    int invalid = coro_check_options(opts, sizeof(struct coro));
+    if (invalid != CORO_OK)
+        return invalid;
     size_t usable = opts->stack_size != 0 ? opts->stack_size : CORO_STACK_DEFAULT;
-    if (usable < CORO_STACK_MIN)
-        return CORO_ESTACK;
     size_t overhead = STACK_OVERHEAD;
 
     struct coro_stack stack;
     enum coro_kind kind;
     if (opts->arena != NULL) {
-        if (opts->stack != NULL || opts->stack_size != 0 || opts->guard_size != 0)
-            return CORO_EINVAL;
         int result = coro_stack_arena_get(opts->arena, &stack);
         if (result != CORO_OK)
             return result;
         kind = KIND_ARENA_STACK;
     } else if (opts->stack != NULL) {
-        if (opts->stack_size == 0 || (opts->guard_size != 0 && opts->guard_size != CORO_NO_GUARD))
-            return CORO_EINVAL;
-        if (usable < CORO_STACK_MIN + overhead)
-            return CORO_ESTACK;
         stack.mapping = NULL;
         stack.mapping_size = 0;
         stack.bottom = opts->stack;
@@ -413,6 +473,7 @@ int coro_create(coro **out, coro_entry entry, const struct coro_options *opts)
     co->name[length] = '\0';
     sanitizer_stack_created(co);
     co->sp = coro_arch_make(co, stack.bottom, coro_start, co);
+    seal_block(co);
 #if defined(_WIN64)
     /* A stack with a dispatch reserve (stack.h) tells the thread block so,
      * as a thread's stack with a guarantee would: the memory manager then
@@ -432,6 +493,8 @@ int coro_destroy(coro *co)
 {
     if (co == NULL)
         return CORO_EINVAL;
+    if (UNLIKELY(!block_intact(co) || co->stack_seal != stack_seal_of(co, coro_check_key())))
+        return CORO_ECORRUPT;
     if (co->kind == KIND_THREAD)
         return CORO_ETHREAD;
     if (co->status == CORO_RUNNING || co->status == CORO_NORMAL)
@@ -460,6 +523,8 @@ int coro_resume(coro *co, void *value, void **result)
 {
     if (co == NULL)
         return CORO_EINVAL;
+    if (UNLIKELY(!block_intact(co)))
+        return CORO_ECORRUPT;
     if (UNLIKELY(co->status != CORO_SUSPENDED))
         return not_suspended(co);
     if (UNLIKELY(co->kind == KIND_THREAD))
@@ -484,6 +549,8 @@ int coro_yield(void *value, void **resumed_with)
     struct coro *to = self->resumer;
     if (UNLIKELY(to == NULL))
         to = &t->self;
+    if (UNLIKELY(!block_intact(to)))
+        return CORO_ECORRUPT;
     self->resumer = NULL;
     self->status = CORO_SUSPENDED;
     return switch_to(t, self, to, value, resumed_with);
@@ -493,6 +560,8 @@ int coro_transfer(coro *target, void *value, void **result)
 {
     if (target == NULL)
         return CORO_EINVAL;
+    if (UNLIKELY(!block_intact(target)))
+        return CORO_ECORRUPT;
     if (UNLIKELY(target->status != CORO_SUSPENDED))
         return not_suspended(target);
 
@@ -581,6 +650,7 @@ const char *coro_strerror(int result)
                "raise vm.max_map_count, or use unguarded stacks (a coro_arena with CORO_NO_GUARD, "
                "or caller-supplied stacks)";
     case CORO_EBUSY: return "arena still holds live coroutines";
+    case CORO_ECORRUPT: return "the coroutine's control block was overwritten (a stack overflow from below?)";
     }
     return "unknown libcoro result";
 }

@@ -115,6 +115,16 @@ enum coro_result {
  * for a few small frames; anything calling printf wants 16 KiB or more. */
 #define CORO_STACK_MIN ((size_t)4096)
 
+/* Guard bytes a stack gets when the options say nothing (guard_size 0).
+ * A frame of up to this size that skips past the bottom of its stack still
+ * lands in the guard and faults; a larger one may jump over it into
+ * whatever lies below, which is usually another coroutine's stack and its
+ * control block (see CORO_ECORRUPT). The guard is address space only: no
+ * memory, no extra mapping, and no measurable cost to create (a PROT_NONE
+ * range costs the kernel the same whatever its size). On a 32-bit system
+ * it is a sixth of a default stack's address space more. */
+#define CORO_GUARD_DEFAULT ((size_t)64 * 1024)
+
 /* guard_size value asking for no guard region at all. */
 #define CORO_NO_GUARD ((size_t)-1)
 
@@ -125,7 +135,7 @@ struct coro_options {
     size_t stack_size;
     /* Bytes of inaccessible memory below the stack, rounded up to whole
      * pages, so that an overflow faults instead of overwriting memory.
-     * 0: one page. CORO_NO_GUARD: none. Windows adds 32 KiB of committed
+     * 0: CORO_GUARD_DEFAULT. CORO_NO_GUARD: none. Windows adds 32 KiB of committed
      * stack on top of a guard, where an overflow's exception is delivered
      * (see coro_install_overflow_handler()). */
     size_t guard_size;
@@ -256,8 +266,9 @@ CORO_API const char *coro_strerror(int result);
  * allocates nothing: close to the cost of an unguarded malloc'd stack, with
  * the guard kept. A pool holds stacks of at most four shapes at a time.
  *
- * The pool is bounded by a number of stacks and by bytes of mapped stack
- * (guards included, which also bounds the memory pooled stacks hold); a
+ * The pool is bounded by a number of stacks and by bytes of usable stack
+ * (guards excluded: they hold no memory, whatever their size; this bounds
+ * the memory pooled stacks hold); a
  * destroyed stack beyond either bound, or of a fifth shape, is unmapped at
  * once. Limits are per thread; a thread starts with the defaults below. A
  * thread that exits unmaps its pool; at process exit the system takes it.
@@ -286,8 +297,8 @@ CORO_API void coro_pool_set_limits(size_t max_stacks, size_t max_bytes);
  * them. coro_pool_trim(0) empties the pool. */
 CORO_API void coro_pool_trim(size_t keep_stacks);
 
-/* The calling thread's pool now: stacks held and their mapped bytes (guards
- * included). Either pointer may be NULL. */
+/* The calling thread's pool now: stacks held and their usable bytes
+ * (guards excluded). Either pointer may be NULL. */
 CORO_API void coro_pool_usage(size_t *stacks, size_t *bytes);
 
 /*
@@ -302,8 +313,8 @@ CORO_API void coro_pool_usage(size_t *stacks, size_t *bytes);
  * a million live coroutines of 4 KiB stacks fit in about 4 KiB of memory
  * each. But an overflow then silently overwrites the stack below, and the
  * top of every stack holds its coroutine's control block: size the stacks
- * with room to spare. With a guard (0: one page, as everywhere) each stack
- * gets its guard page the first time it is used, which splits the mapping:
+ * with room to spare. With a guard (0: CORO_GUARD_DEFAULT, as everywhere)
+ * each stack gets its guard the first time it is used, which splits the mapping:
  * two mappings per stack, as many as separately mapped stacks, so the limit
  * applies again; what remains is one system call at first use instead of
  * three, and no unmapping at destroy.
@@ -313,7 +324,7 @@ CORO_API void coro_pool_usage(size_t *stacks, size_t *bytes);
  */
 
 /* Creates an arena for count stacks of stack_size usable bytes (0:
- * CORO_STACK_DEFAULT) above guard_size bytes of guard (0: one page;
+ * CORO_STACK_DEFAULT) above guard_size bytes of guard (0: CORO_GUARD_DEFAULT;
  * CORO_NO_GUARD: none). Errors: CORO_EINVAL (out NULL, count 0),
  * CORO_ESTACK, CORO_ENOMEM. */
 CORO_API int coro_arena_create(coro_arena **out, size_t count, size_t stack_size, size_t guard_size);

@@ -376,7 +376,7 @@ static size_t guard_bytes(size_t guard_size)
 {
     if (guard_size == CORO_NO_GUARD)
         return 0;
-    size_t guard = guard_size == 0 ? coro_stack_page_size() : guard_size;
+    size_t guard = guard_size == 0 ? CORO_GUARD_DEFAULT : guard_size;
 #if defined(_WIN32)
     /* The room an overflow is reported in (stack.h). A sum that does not
      * fit becomes a size coro_stack_round() refuses. */

@@ -105,6 +105,8 @@ static void test_misaligned_caller_stacks(void **state)
         uintptr_t block = (uintptr_t)co;
         assert_true(block % 64 == 0);
         assert_true(block - (uintptr_t)base >= CORO_ARCH_FRAME_SIZE + CORO_STACK_MIN);
+        /* and no more than that: the lowest 64-byte boundary that leaves it */
+        assert_true(block == (((uintptr_t)base + CORO_ARCH_FRAME_SIZE + CORO_STACK_MIN + 63) & ~(uintptr_t)63));
         assert_true(block < (uintptr_t)base + accepted);
         /* below the stack: untouched */
         for (size_t i = 0; i < offset; i++)
@@ -210,8 +212,13 @@ static size_t block_bytes(const coro *co)
 }
 
 /* Internal layout the scribbles aim at: the first three words are fixed by
- * arch.h (saved stack pointer, inbox, resumer); the status follows. */
+ * arch.h (saved stack pointer, inbox, resumer); then come the status and
+ * kind (two ints), the entry, the first value, the user data, and the
+ * stack's mapping, mapping size, bottom and top (src/coro.c). */
 #define STATUS_OFFSET (3 * sizeof(void *))
+#define ENTRY_OFFSET (3 * sizeof(void *) + 2 * sizeof(int))
+#define MAPPING_OFFSET (6 * sizeof(void *) + 2 * sizeof(int))
+#define BOTTOM_OFFSET (8 * sizeof(void *) + 2 * sizeof(int))
 
 enum scribble {
     FILL_X,          /* the whole block: the 'X's */
@@ -222,6 +229,8 @@ enum scribble {
     STATUS_GARBAGE,
     STATUS_SUSPENDED, /* of a context that is not suspended: see below */
     KIND_THREAD_,    /* the word after the status (its kind) reads as a thread's */
+    ENTRY_CHANGED,
+    BOTTOM_CHANGED,  /* the stack's bottom, which bounds the saved stack pointer */
     SCRIBBLES
 };
 
@@ -245,6 +254,17 @@ static void apply(enum scribble scribble, coro *co)
     case STATUS_GARBAGE: memset(bytes + STATUS_OFFSET, 'Y', sizeof(int)); break;
     case STATUS_SUSPENDED: memset(bytes + STATUS_OFFSET, 0, sizeof(int)); break;
     case KIND_THREAD_: memset(bytes + STATUS_OFFSET + sizeof(int), 0, sizeof(int)); break;
+    case ENTRY_CHANGED: {
+        coro_entry other = yield_then_return;
+        memcpy(bytes + ENTRY_OFFSET, &other, sizeof other);
+        bytes[ENTRY_OFFSET] ^= 0x10;
+        break;
+    }
+    case BOTTOM_CHANGED: {
+        void *lower = (void *)((uintptr_t)victim_memory - 65536);
+        memcpy(bytes + BOTTOM_OFFSET, &lower, sizeof lower);
+        break;
+    }
     case SCRIBBLES: break;
     }
 }
@@ -364,6 +384,12 @@ static void test_neighbour_overwritten_by_a_large_frame(void **state)
     opts.name = "writer";
     assert_int_equal(coro_create(&writer, overflowing_writer, &opts), CORO_OK);
     assert_true((uintptr_t)writer > (uintptr_t)neighbour);
+    /* The block, its first frame below it and the bytes up to the stack's
+     * top, to put back at the end: 512 bytes each way is more than a block
+     * or a frame, less than a stack. */
+    static unsigned char saved[1024];
+    unsigned char *around = (unsigned char *)neighbour - 512;
+    memcpy(saved, around, sizeof saved);
 
     void *out = NULL;
     assert_int_equal(coro_resume(writer, NULL, &out), CORO_OK);
@@ -377,8 +403,15 @@ static void test_neighbour_overwritten_by_a_large_frame(void **state)
     assert_int_equal(coro_transfer(neighbour, NULL, NULL), CORO_ECORRUPT);
     assert_int_equal(coro_destroy(neighbour), CORO_ECORRUPT);
     assert_int_equal(coro_destroy(writer), CORO_OK);
-    /* The neighbour's stack cannot be given back safely: the arena stays. */
+    /* The neighbour's stack cannot be given back while it is overwritten. */
     assert_int_equal(coro_arena_destroy(arena), CORO_EBUSY);
+
+    /* Nothing changed it meanwhile: with its bytes back it runs. */
+    memcpy(around, saved, sizeof saved);
+    assert_int_equal(coro_resume(neighbour, V(3), &out), CORO_OK);
+    assert_int_equal(N(out), 4);
+    assert_int_equal(coro_destroy(neighbour), CORO_OK);
+    assert_int_equal(coro_arena_destroy(arena), CORO_OK);
 }
 
 /* Yield to a resumer whose block was overwritten: refused, the coroutine
@@ -437,7 +470,9 @@ static void *scribble_on_itself(void *value)
     static unsigned char saved[1024];
     size_t size = block_bytes(self);
     memcpy(saved, self, size);
-    memset((unsigned char *)self + STATUS_OFFSET, 0, sizeof(int)); /* reads as suspended */
+    unsigned char *bytes = (unsigned char *)self;
+    __asm__("" : "+r"(bytes)); /* an opaque type's bytes: keep GCC from bounding them at 0 */
+    memset(bytes + STATUS_OFFSET, 0, sizeof(int)); /* reads as suspended */
     int results[2] = {coro_resume(self, NULL, NULL), coro_transfer(self, NULL, NULL)};
     memcpy(self, saved, size);
     return V(results[0] == CORO_ECORRUPT && results[1] == CORO_ECORRUPT);
@@ -452,6 +487,55 @@ static void test_running_block_overwritten_to_suspended(void **state)
     void *out = NULL;
     assert_int_equal(coro_resume(co, NULL, &out), CORO_OK);
     assert_int_equal(N(out), 1);
+    assert_int_equal(coro_destroy(co), CORO_OK);
+}
+
+/* The stack's mapping and owner are used by destroy alone, which checks
+ * them: a caller's stack that came to look mapped is not unmapped. */
+static void test_overwritten_mapping_is_not_freed(void **state)
+{
+    (void)state;
+    coro *co;
+    struct coro_options opts = {.stack = victim_memory, .stack_size = sizeof victim_memory};
+    assert_int_equal(coro_create(&co, yield_then_return, &opts), CORO_OK);
+    unsigned char *bytes = (unsigned char *)co;
+    void *saved;
+    memcpy(&saved, bytes + MAPPING_OFFSET, sizeof saved);
+    assert_null(saved); /* the layout above holds: a caller's stack has no mapping */
+    void *bogus = other_memory;
+    memcpy(bytes + MAPPING_OFFSET, &bogus, sizeof bogus);
+    assert_int_equal(coro_destroy(co), CORO_ECORRUPT);
+    memcpy(bytes + MAPPING_OFFSET, &saved, sizeof saved);
+    void *out = NULL;
+    assert_int_equal(coro_resume(co, V(1), &out), CORO_OK);
+    assert_int_equal(out, V(2));
+    assert_int_equal(coro_destroy(co), CORO_OK);
+}
+
+/* The thread's own context, suspended in a transfer, with its saved stack
+ * pointer lost: the transfer back is refused until it is put back. */
+static void *lose_the_threads_stack_pointer(void *value)
+{
+    (void)value;
+    coro *thread = coro_thread();
+    void *saved;
+    memcpy(&saved, thread, sizeof saved);
+    memset(thread, 0, sizeof saved);
+    int refused = coro_transfer(thread, NULL, NULL) == CORO_ECORRUPT;
+    memcpy(thread, &saved, sizeof saved);
+    coro_transfer(thread, V(refused), NULL);
+    return NULL;
+}
+
+static void test_thread_context_without_stack_pointer(void **state)
+{
+    (void)state;
+    coro *co;
+    struct coro_options opts = {.stack = victim_memory, .stack_size = sizeof victim_memory};
+    assert_int_equal(coro_create(&co, lose_the_threads_stack_pointer, &opts), CORO_OK);
+    void *out = NULL;
+    assert_int_equal(coro_transfer(co, NULL, &out), CORO_OK);
+    assert_int_equal(out, V(1));
     assert_int_equal(coro_destroy(co), CORO_OK);
 }
 
@@ -497,6 +581,8 @@ int main(void)
         cmocka_unit_test(test_neighbour_overwritten_by_a_large_frame),
         cmocka_unit_test(test_yield_to_an_overwritten_resumer),
         cmocka_unit_test(test_running_block_overwritten_to_suspended),
+        cmocka_unit_test(test_overwritten_mapping_is_not_freed),
+        cmocka_unit_test(test_thread_context_without_stack_pointer),
         cmocka_unit_test(test_every_strerror_text),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

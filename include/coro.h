@@ -121,8 +121,9 @@ enum coro_result {
  * whatever lies below, which is usually another coroutine's stack and its
  * control block (see CORO_ECORRUPT). The guard is address space only: no
  * memory, no extra mapping, and no measurable cost to create (a PROT_NONE
- * range costs the kernel the same whatever its size). On a 32-bit system
- * it is a sixth of a default stack's address space more. */
+ * range costs the kernel the same whatever its size): 324 KiB of address
+ * space per default coroutine instead of 264 KiB with one page, the same
+ * resident memory and two mappings. */
 #define CORO_GUARD_DEFAULT ((size_t)64 * 1024)
 
 /* guard_size value asking for no guard region at all. */

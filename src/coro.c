@@ -356,9 +356,10 @@ static NORETURN void coro_start(void *ignored, void *arg)
     void *to_sp = to->sp;
     to->sp = NULL;
     sanitizer_switch_start(t, self, to, 1);
-    /* A dead context keeps no stack pointer either (see switch_to). */
+    /* A dead context keeps no stack pointer either: its own was cleared
+     * when it last started running (switch_to), and the one it leaves with
+     * goes nowhere. */
     void *dead_sp;
-    self->sp = NULL;
     coro_arch_switch(&dead_sp, to_sp, NULL);
 #if defined(__GNUC__)
     __builtin_trap();

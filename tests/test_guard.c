@@ -189,6 +189,9 @@ static void test_arena_count_that_overflows(void **state)
     coro_arena *arena = V(1);
     assert_int_equal(coro_arena_create(&arena, SIZE_MAX / slot + 2, page, CORO_NO_GUARD), CORO_ENOMEM);
     assert_int_equal(coro_arena_create(&arena, SIZE_MAX / slot + 1, page, CORO_NO_GUARD), CORO_ENOMEM);
+    /* a stack size that wraps once the bookkeeping is added */
+    assert_int_equal(coro_arena_create(&arena, 1, SIZE_MAX - 16, CORO_NO_GUARD), CORO_ENOMEM);
+    assert_int_equal(coro_arena_create(&arena, 1, SIZE_MAX, CORO_NO_GUARD), CORO_ENOMEM);
     assert_ptr_equal(arena, V(1));
     /* and a sane one of that shape works, one slot each */
     assert_int_equal(coro_arena_create(&arena, 1, page, CORO_NO_GUARD), CORO_OK);

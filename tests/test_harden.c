@@ -125,13 +125,13 @@ static void test_misaligned_caller_stacks(void **state)
 /* ---- every combination of option fields ---- */
 
 enum stack_choice { STACK_NONE, STACK_MEMORY, STACK_WRAPPING, STACK_CHOICES };
-enum size_choice { SIZE_ZERO, SIZE_BELOW_MIN, SIZE_MIN, SIZE_FITS, SIZE_HUGE, SIZE_CHOICES };
+enum size_choice { SIZE_ZERO, SIZE_TINY, SIZE_BELOW_MIN, SIZE_MIN, SIZE_FITS, SIZE_HUGE, SIZE_CHOICES };
 enum guard_choice { GUARD_DEFAULT, GUARD_PAGE, GUARD_NONE, GUARD_HUGE, GUARD_CHOICES };
 enum arena_choice { ARENA_NONE, ARENA_GIVEN, ARENA_CHOICES };
 
 static _Alignas(64) unsigned char table_memory[64 * 1024];
 
-static const size_t size_values[SIZE_CHOICES] = {0, CORO_STACK_MIN - 1, CORO_STACK_MIN, sizeof table_memory, SIZE_MAX};
+static const size_t size_values[SIZE_CHOICES] = {0, 16, CORO_STACK_MIN - 1, CORO_STACK_MIN, sizeof table_memory, SIZE_MAX};
 static const size_t guard_values[GUARD_CHOICES] = {0, 4096, CORO_NO_GUARD, SIZE_MAX - 1};
 
 /* The result coro.h promises, from its rules in their order of priority:
@@ -150,7 +150,7 @@ static int promised(enum stack_choice stack, enum size_choice size, enum guard_c
             return CORO_ESTACK; /* no room for the block, a frame and CORO_STACK_MIN */
         return CORO_OK;
     }
-    if (size == SIZE_BELOW_MIN)
+    if (size == SIZE_TINY || size == SIZE_BELOW_MIN)
         return CORO_ESTACK;
     if (size == SIZE_HUGE || guard == GUARD_HUGE)
         return CORO_ENOMEM;
@@ -229,6 +229,7 @@ enum scribble {
     STATUS_GARBAGE,
     STATUS_SUSPENDED, /* of a context that is not suspended: see below */
     KIND_THREAD_,    /* the word after the status (its kind) reads as a thread's */
+    KIND_OTHER,      /* or as another coroutine kind's */
     ENTRY_CHANGED,
     BOTTOM_CHANGED,  /* the stack's bottom, which bounds the saved stack pointer */
     SCRIBBLES
@@ -254,6 +255,7 @@ static void apply(enum scribble scribble, coro *co)
     case STATUS_GARBAGE: memset(bytes + STATUS_OFFSET, 'Y', sizeof(int)); break;
     case STATUS_SUSPENDED: memset(bytes + STATUS_OFFSET, 0, sizeof(int)); break;
     case KIND_THREAD_: memset(bytes + STATUS_OFFSET + sizeof(int), 0, sizeof(int)); break;
+    case KIND_OTHER: bytes[STATUS_OFFSET + sizeof(int)] ^= 0x02; break;
     case ENTRY_CHANGED: {
         coro_entry other = yield_then_return;
         memcpy(bytes + ENTRY_OFFSET, &other, sizeof other);
@@ -540,7 +542,7 @@ static void test_overwritten_mapping_is_not_freed(void **state)
     memcpy(bytes + MAPPING_OFFSET, &saved, sizeof saved);
     void *out = NULL;
     assert_int_equal(coro_resume(co, V(1), &out), CORO_OK);
-    assert_int_equal(out, V(2));
+    assert_ptr_equal(out, V(2));
     assert_int_equal(coro_destroy(co), CORO_OK);
 }
 
@@ -567,7 +569,7 @@ static void test_thread_context_without_stack_pointer(void **state)
     assert_int_equal(coro_create(&co, lose_the_threads_stack_pointer, &opts), CORO_OK);
     void *out = NULL;
     assert_int_equal(coro_transfer(co, NULL, &out), CORO_OK);
-    assert_int_equal(out, V(1));
+    assert_ptr_equal(out, V(1));
     assert_int_equal(coro_destroy(co), CORO_OK);
 }
 

@@ -150,6 +150,24 @@ static void test_pool_byte_limit_is_inclusive(void **state)
     assert_int_equal(stacks, 0);
 }
 
+/* Lowering the byte limit unmaps pooled stacks down to it. */
+static void test_lower_byte_limit_unmaps(void **state)
+{
+    (void)state;
+    struct coro_options opts = {.stack_size = 32 * 1024};
+    coro *cos[3];
+    for (int i = 0; i < 3; i++)
+        assert_int_equal(coro_create(&cos[i], return_value, &opts), CORO_OK);
+    for (int i = 0; i < 3; i++)
+        assert_int_equal(coro_destroy(cos[i]), CORO_OK);
+    size_t stacks = 0, bytes = 0;
+    coro_pool_usage(&stacks, &bytes);
+    assert_int_equal(stacks, 3);
+    coro_pool_set_limits(100, bytes / 3);
+    coro_pool_usage(&stacks, NULL);
+    assert_int_equal(stacks, 1);
+}
+
 /* Two shapes of the same mapping size (a page more stack, a page less
  * guard) are different shapes: a pooled stack never comes back with a
  * smaller guard than asked. */
@@ -159,7 +177,13 @@ static void test_pool_matches_the_guard_too(void **state)
     size_t page = page_size();
     struct coro_options wide = {.stack_size = 16 * page, .guard_size = 2 * page};
     struct coro_options narrow = {.stack_size = 17 * page, .guard_size = page};
+    size_t wide_bytes = 0, narrow_bytes = 0, bytes = 0;
+    create_and_destroy(&narrow);
+    coro_pool_usage(NULL, &narrow_bytes);
+    coro_pool_trim(0);
     create_and_destroy(&wide);
+    coro_pool_usage(NULL, &wide_bytes);
+    assert_true(narrow_bytes == wide_bytes + page);
     size_t stacks = 0;
     coro_pool_usage(&stacks, NULL);
     assert_int_equal(stacks, 1);
@@ -168,8 +192,9 @@ static void test_pool_matches_the_guard_too(void **state)
     coro_pool_usage(&stacks, NULL);
     assert_int_equal(stacks, 1); /* the wide one is still pooled */
     assert_int_equal(coro_destroy(co), CORO_OK);
-    coro_pool_usage(&stacks, NULL);
+    coro_pool_usage(&stacks, &bytes);
     assert_int_equal(stacks, 2);
+    assert_int_equal(bytes, wide_bytes + narrow_bytes); /* each kept as its own shape */
     assert_int_equal(coro_create(&co, return_value, &wide), CORO_OK);
     coro_pool_usage(&stacks, NULL);
     assert_int_equal(stacks, 1); /* its own shape is reused */
@@ -246,6 +271,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_pool_bytes_exclude_guards, reset_pool, reset_pool),
         cmocka_unit_test_setup_teardown(test_pool_byte_limit_is_inclusive, reset_pool, reset_pool),
         cmocka_unit_test_setup_teardown(test_pool_matches_the_guard_too, reset_pool, reset_pool),
+        cmocka_unit_test_setup_teardown(test_lower_byte_limit_unmaps, reset_pool, reset_pool),
         cmocka_unit_test(test_arena_count_that_overflows),
         cmocka_unit_test(test_null_write_on_a_caller_stack_is_not_an_overflow),
     };

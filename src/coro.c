@@ -19,6 +19,7 @@
 #include "arch.h"
 #include "compiler.h"
 #include "cxx_eh.h"
+#include "integrity.h"
 #include "overflow.h"
 #include "pool.h"
 #include "registry.h"
@@ -92,6 +93,8 @@ struct coro {
     enum coro_kind kind_before_cancel; /* while kind is KIND_CANCELLED */
     unsigned char cancelled;            /* coro_cancel() has stopped it */
     struct coro_registry_link registry; /* in the registry of live coroutines (registry.h) */
+    uintptr_t seal;         /* over the fields that never change after create: see seal_of() */
+    uintptr_t stack_seal;   /* over the stack's mapping and owner, which destroy uses */
 };
 
 _Static_assert(offsetof(struct coro, sp) == 0, "arch.h: a context's saved stack pointer comes first");
@@ -137,11 +140,71 @@ static NOINLINE struct thread_state *this_thread_after_switch(void)
 
 static int switch_with_cxx_eh(void **save_sp, void *load_sp, intptr_t result);
 
+/* The seal of a control block (integrity.h): its address, its kind and,
+ * for a coroutine, its entry and stack bottom. These are what a switch into
+ * the block relies on besides the saved stack pointer, which is checked
+ * against them. The stack's mapping and arena, which only destroy uses,
+ * have a seal of their own, so that the switch path mixes four words. */
+static inline uintptr_t seal_of(const struct coro *co, uintptr_t key)
+{
+    uintptr_t h = coro_check_mix(key, (uintptr_t)co);
+    h = coro_check_mix(h, (uintptr_t)co->kind);
+    /* A thread's context has no entry, and its stack bounds are filled in
+     * later by ASan (sanitizer_switch_finish). */
+    if (co->kind != KIND_THREAD) {
+        h = coro_check_mix(h, (uintptr_t)co->entry);
+        h = coro_check_mix(h, (uintptr_t)co->stack.bottom);
+    }
+    return h;
+}
+
+static inline uintptr_t stack_seal_of(const struct coro *co, uintptr_t key)
+{
+    uintptr_t h = coro_check_mix(key, (uintptr_t)co->stack.mapping);
+    h = coro_check_mix(h, co->stack.mapping_size);
+    h = coro_check_mix(h, (uintptr_t)co->stack.top);
+    return coro_check_mix(h, (uintptr_t)co->arena);
+}
+
+static NOINLINE void seal_block(struct coro *co)
+{
+    uintptr_t key = coro_check_key_make();
+    co->seal = seal_of(co, key);
+    co->stack_seal = stack_seal_of(co, key);
+}
+
+/* After the library itself changes a sealed field: the kind, which cancel
+ * sets to KIND_CANCELLED while a coroutine unwinds and back when it ends. */
+static void reseal(struct coro *co)
+{
+    co->seal = seal_of(co, coro_check_key());
+}
+
+/* Whether co's control block is as the library left it, as far as a
+ * switch into it can tell: the seal holds, the status is one of the four,
+ * and a suspended context's saved stack pointer lies within its stack (a
+ * running or dead context keeps none: switch_to and coro_start clear it).
+ * A thread's own context lives in thread-local storage, not on a stack: its
+ * stack pointer can only be checked for presence. */
+static inline int block_intact(const struct coro *co)
+{
+    if (UNLIKELY(co->seal != seal_of(co, coro_check_key())))
+        return 0;
+    if (co->status == CORO_SUSPENDED) {
+        uintptr_t sp = (uintptr_t)co->sp;
+        if (co->kind == KIND_THREAD)
+            return sp != 0;
+        return sp > (uintptr_t)co->stack.bottom && sp < (uintptr_t)co;
+    }
+    return (unsigned)co->status <= CORO_DEAD;
+}
+
 static NOINLINE void thread_init(struct thread_state *t)
 {
     t->self.status = CORO_RUNNING;
     t->self.kind = KIND_THREAD;
     memcpy(t->self.name, "thread", sizeof "thread");
+    seal_block(&t->self);
 #if defined(CORO_TSAN)
     t->self.tsan_fiber = __tsan_get_current_fiber();
 #endif
@@ -336,8 +399,12 @@ static inline int switch_to(struct thread_state *t, struct coro *from, struct co
     if (to->inbox != NULL)
         *to->inbox = value;
     from->inbox = inbox;
+    /* A running context keeps no stack pointer, so that a status
+     * overwritten to read as suspended fails block_intact(). */
+    void *to_sp = to->sp;
+    to->sp = NULL;
     sanitizer_switch_start(t, from, to, 0);
-    int result = switch_stacks(t, from, to, to->sp, CORO_OK);
+    int result = switch_stacks(t, from, to, to_sp, CORO_OK);
     sanitizer_switch_finish(from);
     return result;
 }
@@ -353,8 +420,10 @@ static NORETURN void coro_start(void *ignored, void *arg)
     void *result = self->entry(self->first_value);
 
     struct thread_state *t = this_thread_after_switch();
-    if (UNLIKELY(self->kind == KIND_CANCELLED))
+    if (UNLIKELY(self->kind == KIND_CANCELLED)) {
         self->kind = self->kind_before_cancel;
+        reseal(self);
+    }
     struct coro *to = self->resumer != NULL ? self->resumer : &t->self;
     self->resumer = NULL;
     self->status = CORO_DEAD;
@@ -362,8 +431,17 @@ static NORETURN void coro_start(void *ignored, void *arg)
     t->running = to;
     if (to->inbox != NULL)
         *to->inbox = result;
+    void *to_sp = to->sp;
+    to->sp = NULL;
     sanitizer_switch_start(t, self, to, 1);
-    switch_stacks(t, self, to, to->sp, 0);
+    /* A dead context keeps no stack pointer either: its own was cleared
+     * when it last started running (switch_to), and the one it leaves with
+     * goes nowhere. */
+    void *dead_sp;
+    /* So the C++ exception state is handed over here by hand, as
+     * switch_stacks() does for a context that keeps its stack pointer. */
+    coro_cxx_eh_switch(t->cxx_eh_globals, &self->cxx_eh, &to->cxx_eh);
+    coro_arch_switch(&dead_sp, to_sp, NULL);
 #if defined(__GNUC__)
     __builtin_trap();
 #endif
@@ -380,7 +458,7 @@ static size_t guard_bytes(size_t guard_size)
 {
     if (guard_size == CORO_NO_GUARD)
         return 0;
-    size_t guard = guard_size == 0 ? coro_stack_page_size() : guard_size;
+    size_t guard = guard_size == 0 ? CORO_GUARD_DEFAULT : guard_size;
 #if defined(_WIN32)
     /* The room an overflow is reported in (stack.h). A sum that does not
      * fit becomes a size coro_stack_round() refuses. */
@@ -418,25 +496,20 @@ int coro_create(coro **out, coro_entry entry, const struct coro_options *opts)
             return prepared;
     }
 
+    int invalid = coro_check_options(opts, sizeof(struct coro));
+    if (invalid != CORO_OK)
+        return invalid;
     size_t usable = opts->stack_size != 0 ? opts->stack_size : CORO_STACK_DEFAULT;
-    if (usable < CORO_STACK_MIN)
-        return CORO_ESTACK;
     size_t overhead = STACK_OVERHEAD;
 
     struct coro_stack stack;
     enum coro_kind kind;
     if (opts->arena != NULL) {
-        if (opts->stack != NULL || opts->stack_size != 0 || opts->guard_size != 0)
-            return CORO_EINVAL;
         int result = coro_stack_arena_get(opts->arena, &stack);
         if (result != CORO_OK)
             return result;
         kind = KIND_ARENA_STACK;
     } else if (opts->stack != NULL) {
-        if (opts->stack_size == 0 || (opts->guard_size != 0 && opts->guard_size != CORO_NO_GUARD))
-            return CORO_EINVAL;
-        if (usable < CORO_STACK_MIN + overhead)
-            return CORO_ESTACK;
         stack.mapping = NULL;
         stack.mapping_size = 0;
         stack.bottom = opts->stack;
@@ -486,6 +559,7 @@ int coro_create(coro **out, coro_entry entry, const struct coro_options *opts)
     coro_cxx_eh_init(&co->cxx_eh);
     sanitizer_stack_created(co);
     co->sp = coro_arch_make(co, stack.bottom, coro_start, co);
+    seal_block(co);
 #if defined(_WIN64)
     /* A stack with a dispatch reserve (stack.h) tells the thread block so,
      * as a thread's stack with a guarantee would: the memory manager then
@@ -506,8 +580,14 @@ int coro_destroy(coro *co)
 {
     if (co == NULL)
         return CORO_EINVAL;
+    if (UNLIKELY(!block_intact(co)))
+        return CORO_ECORRUPT;
     if (co->kind == KIND_THREAD)
         return CORO_ETHREAD;
+    /* The kind is sealed, so this check of what only destroy uses can wait
+     * until a thread's context (whose stack bounds ASan fills in) is out. */
+    if (UNLIKELY(co->stack_seal != stack_seal_of(co, coro_check_key())))
+        return CORO_ECORRUPT;
     if (co->status == CORO_RUNNING || co->status == CORO_NORMAL)
         return not_suspended(co);
     if (UNLIKELY(coro_registry_walking()))
@@ -545,6 +625,8 @@ int coro_resume(coro *co, void *value, void **result)
 {
     if (co == NULL)
         return CORO_EINVAL;
+    if (UNLIKELY(!block_intact(co)))
+        return CORO_ECORRUPT;
     if (UNLIKELY(co->status != CORO_SUSPENDED))
         return not_suspended(co);
     if (UNLIKELY(co->kind == KIND_THREAD))
@@ -573,6 +655,8 @@ int coro_yield(void *value, void **resumed_with)
     struct coro *to = self->resumer;
     if (UNLIKELY(to == NULL))
         to = &t->self;
+    if (UNLIKELY(!block_intact(to)))
+        return CORO_ECORRUPT;
     self->resumer = NULL;
     self->status = CORO_SUSPENDED;
     return switch_to(t, self, to, value, resumed_with);
@@ -582,6 +666,8 @@ int coro_transfer(coro *target, void *value, void **result)
 {
     if (target == NULL)
         return CORO_EINVAL;
+    if (UNLIKELY(!block_intact(target)))
+        return CORO_ECORRUPT;
     if (UNLIKELY(target->status != CORO_SUSPENDED))
         return not_suspended(target);
 
@@ -673,6 +759,7 @@ const char *coro_strerror(int result)
                "stacks (a coro_arena with CORO_NO_GUARD, or caller-supplied stacks)";
     case CORO_EBUSY: return "arena still holds live coroutines, or called from inside a coro_visit() callback";
     case CORO_ECANCELED: return "the coroutine is being cancelled";
+    case CORO_ECORRUPT: return "the coroutine's control block was overwritten (a stack overflow from below?)";
     }
     return "unknown libcoro result";
 }
@@ -698,6 +785,8 @@ int coro_cancel(coro *co, void **result)
 {
     if (co == NULL)
         return CORO_EINVAL;
+    if (UNLIKELY(!block_intact(co)))
+        return CORO_ECORRUPT;
     if (co->status != CORO_SUSPENDED)
         return not_suspended(co);
     if (co->kind == KIND_THREAD)
@@ -718,14 +807,17 @@ int coro_cancel(coro *co, void **result)
     co->cancelled = 1;
     co->kind_before_cancel = co->kind;
     co->kind = KIND_CANCELLED;
+    reseal(co);
     /* As switch_to, but nothing reaches co's inbox and its pending switch
      * returns CORO_ECANCELED. The entry's return value comes back through
      * self's inbox (coro_start), with CORO_OK as this call's result. */
     co->status = CORO_RUNNING;
     t->running = co;
     self->inbox = result;
+    void *co_sp = co->sp;
+    co->sp = NULL; /* running: see switch_to */
     sanitizer_switch_start(t, self, co, 0);
-    int switched = switch_stacks(t, self, co, co->sp, CORO_ECANCELED);
+    int switched = switch_stacks(t, self, co, co_sp, CORO_ECANCELED);
     sanitizer_switch_finish(self);
     return switched;
 }
@@ -761,6 +853,7 @@ struct hook_request {
     void *no_resumer;
     struct coro *from;
     struct coro *target;
+    void *target_sp;    /* the target's saved stack pointer, which it no longer keeps once running */
 };
 _Static_assert(offsetof(struct hook_request, no_resumer) == CORO_ARCH_RESUMER_OFFSET,
                "arch.h: the hook's frame ends unwinding");
@@ -817,6 +910,8 @@ static NORETURN NOT_INSTRUMENTED void run_hook(void *ignored, void *arg)
     /* Saved into when fn switches away, and loaded back when control
      * returns to it: the target's C++ exception state, meanwhile. */
     coro_cxx_eh_init(&hook.cxx_eh);
+    /* Sealed as any context: a coroutine fn resumes yields back into it. */
+    seal_block(&hook);
 
     struct thread_state *t = this_thread_after_switch();
     t->running = &hook;
@@ -828,7 +923,7 @@ static NORETURN NOT_INSTRUMENTED void run_hook(void *ignored, void *arg)
      * its fake frames; the target's are kept for the target. */
     sanitizer_switch_start(t, target, target, 0);
     void *abandoned_sp;
-    coro_arch_switch(&abandoned_sp, target->sp, (void *)(intptr_t)CORO_OK);
+    coro_arch_switch(&abandoned_sp, request.target_sp, (void *)(intptr_t)CORO_OK);
 #if defined(__GNUC__)
     __builtin_trap();
 #endif
@@ -859,6 +954,8 @@ static int switch_with_hook(struct thread_state *t, struct coro *from, struct co
     request->no_resumer = NULL;
     request->from = from;
     request->target = to;
+    request->target_sp = to->sp;
+    to->sp = NULL; /* running: see switch_to */
     void *hook_sp = coro_arch_make(hook_top, to->stack.bottom, run_hook, request);
     sanitizer_switch_start(t, from, to, 0);
     /* The C++ exception state changes hands here: fn runs with the target's,
@@ -872,6 +969,8 @@ int coro_resume_with(coro *co, void *value, void **result, coro_hook fn, void *a
 {
     if (co == NULL || fn == NULL)
         return CORO_EINVAL;
+    if (UNLIKELY(!block_intact(co)))
+        return CORO_ECORRUPT;
     if (co->status != CORO_SUSPENDED)
         return not_suspended(co);
     if (co->kind == KIND_THREAD)
@@ -896,6 +995,8 @@ int coro_yield_with(void *value, void **resumed_with, coro_hook fn, void *arg)
         return CORO_EINVAL;
 
     struct coro *to = self->resumer != NULL ? self->resumer : &t->self;
+    if (UNLIKELY(!block_intact(to)))
+        return CORO_ECORRUPT;
     self->resumer = NULL;
     self->status = CORO_SUSPENDED;
     return switch_with_hook(t, self, to, value, resumed_with, fn, arg);
@@ -905,6 +1006,8 @@ int coro_transfer_with(coro *target, void *value, void **result, coro_hook fn, v
 {
     if (target == NULL || fn == NULL)
         return CORO_EINVAL;
+    if (UNLIKELY(!block_intact(target)))
+        return CORO_ECORRUPT;
     if (target->status != CORO_SUSPENDED)
         return not_suspended(target);
 

@@ -41,7 +41,7 @@ struct pool_shape {
 struct pool {
     struct pool_shape shapes[POOL_SHAPES];
     size_t stacks;          /* held, over all shapes */
-    size_t bytes;           /* their mapping sizes, summed */
+    size_t bytes;           /* their usable sizes (mapping less guard), summed */
 };
 
 /* What each thread keeps in thread-local storage: a few words, which also
@@ -98,7 +98,7 @@ static void pool_pop(struct pool *pool, struct pool_shape *shape, struct coro_st
     struct free_stack *link = shape->stacks;
     shape->stacks = link->next;
     pool->stacks--;
-    pool->bytes -= shape->mapping_size;
+    pool->bytes -= shape->mapping_size - shape->guard_size;
     stack_at(stack, link, shape->mapping_size, shape->guard_size);
 }
 
@@ -109,7 +109,7 @@ static void pool_push(struct pool *pool, struct pool_shape *shape, const struct 
     link->next = shape->stacks;
     shape->stacks = link;
     pool->stacks++;
-    pool->bytes += shape->mapping_size;
+    pool->bytes += shape->mapping_size - shape->guard_size;
 }
 
 /* Unmaps one pooled stack, from the first shape that has one. Returns 0
@@ -198,7 +198,10 @@ void coro_stack_pool_put(const struct coro_stack *stack)
     size_t held = pool != NULL ? pool->stacks : 0;
     size_t held_bytes = pool != NULL ? pool->bytes : 0;
     size_t guard_size = (size_t)((char *)stack->bottom - (char *)stack->mapping);
-    if (held < max_stacks_of(anchor) && stack->mapping_size <= max_bytes_of(anchor) - held_bytes
+    /* Guards count for nothing: they are address space, never memory, and
+     * the default one is larger than many stacks. */
+    size_t usable_size = stack->mapping_size - guard_size;
+    if (held < max_stacks_of(anchor) && usable_size <= max_bytes_of(anchor) - held_bytes
         && (pool = pool_open(anchor)) != NULL) {
         struct pool_shape *shape = shape_for(pool, stack->mapping_size, guard_size);
         if (shape != NULL) {

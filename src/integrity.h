@@ -1,0 +1,59 @@
+/*
+ * Hardening against bad input and overwritten control blocks.
+ *
+ * Options: coro_check_options() decides, before anything is taken or
+ * written, whether a coro_create() call's options contradict each other or
+ * describe a stack that cannot be used, and with which code.
+ *
+ * Control blocks: a block lives at the top of its stack, so the first thing
+ * past any guard is a neighbour's block. coro.c seals the fields of a block
+ * that never change after create with coro_check_mix() over a per-process
+ * key, and checks the seal (and the dynamic fields it can bound) before it
+ * uses a block: see block_intact() in coro.c.
+ */
+#ifndef CORO_INTEGRITY_H
+#define CORO_INTEGRITY_H
+
+#include <stdatomic.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "coro.h"
+
+/* The code coro_create() returns for opts (never NULL) before it takes a
+ * stack: CORO_OK when the options can be used. block_size is the control
+ * block's size, which a caller-supplied stack must hold at its top (aligned
+ * down to 64 bytes) above one suspended frame and CORO_STACK_MIN bytes.
+ * Every contradiction gives CORO_EINVAL whatever else is wrong, then a
+ * stack too small gives CORO_ESTACK. */
+int coro_check_options(const struct coro_options *opts, size_t block_size);
+
+/* The per-process key of every seal: made at the first call, from the
+ * addresses where the system loaded the library and the stack (ASLR) and
+ * the clock. Never 0 once made. */
+uintptr_t coro_check_key_make(void);
+
+/* The key, or 0 before the first coro_check_key_make(). Read inline on
+ * every switch: a call there would cost the switch path its frameless
+ * shape (the callee-saved registers a call needs). */
+#if defined(__GNUC__) && !defined(_WIN32)
+__attribute__((visibility("hidden")))
+#endif
+extern atomic_uintptr_t coro_check_key_word;
+
+static inline uintptr_t coro_check_key(void)
+{
+    return atomic_load_explicit(&coro_check_key_word, memory_order_relaxed);
+}
+
+/* One step of a seal: rotate, then xor. Each step is a bijection of h for
+ * a fixed word and of the word for a fixed h, so a change of any one
+ * sealed word always changes the seal; the rotation keeps equal changes of
+ * two words from cancelling. Two instructions, as cheap as any mixing that
+ * keeps that property. */
+static inline uintptr_t coro_check_mix(uintptr_t h, uintptr_t word)
+{
+    return ((h << 7) | (h >> (sizeof h * 8 - 7))) ^ word;
+}
+
+#endif /* CORO_INTEGRITY_H */

@@ -455,8 +455,8 @@ struct coro_stack_info {
 
 /* Describes co's stack. used: measured from the live stack pointer when co
  * runs on the calling thread, else from the stack pointer it saved when it
- * last switched away (for a coroutine running on another thread that is
- * the figure of its last switch). high_water: for stacks the library
+ * last switched away; 0 for a dead coroutine and for one running on
+ * another thread, which keep no saved stack pointer. high_water: for stacks the library
  * mapped (its own or an arena's), the distance from top down to the lowest
  * page the kernel holds resident (mincore()), computed on each call and
  * nothing painted at create; it is a page-granular upper bound on the

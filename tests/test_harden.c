@@ -284,6 +284,14 @@ static void apply(enum scribble scribble, coro *co)
     }
 }
 
+static int hook_runs;
+
+static void count_hook(void *arg, coro *from)
+{
+    (void)arg, (void)from;
+    hook_runs++;
+}
+
 /* Every call that would use the block says CORO_ECORRUPT and leaves the
  * block as it found it. */
 static void assert_refused(coro *co)
@@ -296,6 +304,10 @@ static void assert_refused(coro *co)
     assert_int_equal(coro_resume(co, V(1), &out), CORO_ECORRUPT);
     assert_int_equal(coro_transfer(co, V(1), &out), CORO_ECORRUPT);
     assert_int_equal(coro_destroy(co), CORO_ECORRUPT);
+    assert_int_equal(coro_cancel(co, &out), CORO_ECORRUPT);
+    assert_int_equal(coro_resume_with(co, V(1), &out, count_hook, NULL), CORO_ECORRUPT);
+    assert_int_equal(coro_transfer_with(co, V(1), &out, count_hook, NULL), CORO_ECORRUPT);
+    assert_int_equal(hook_runs, 0);
     assert_int_equal(N(out), 99);
     assert_memory_equal(before, co, size);
     assert_ptr_equal(coro_running(), coro_thread());
@@ -435,12 +447,14 @@ static void neighbour_overwritten(size_t guard_size)
     assert_int_equal(coro_resume(neighbour, NULL, NULL), CORO_ECORRUPT);
     assert_int_equal(coro_transfer(neighbour, NULL, NULL), CORO_ECORRUPT);
     assert_int_equal(coro_destroy(neighbour), CORO_ECORRUPT);
-    assert_int_equal(coro_destroy(writer), CORO_OK);
     /* The neighbour's stack cannot be given back while it is overwritten. */
     assert_int_equal(coro_arena_destroy(arena), CORO_EBUSY);
 
-    /* Nothing changed it meanwhile: with its bytes back it runs. */
+    /* Nothing changed it meanwhile: with its bytes back it runs. (The
+     * writer goes only now: its destroy updates the neighbour's link in the
+     * registry, which the bytes put back would undo.) */
     memcpy(around, saved, saved_size);
+    assert_int_equal(coro_destroy(writer), CORO_OK);
     assert_int_equal(coro_resume(neighbour, V(3), &out), CORO_OK);
     assert_int_equal(N(out), 4);
     assert_int_equal(coro_destroy(neighbour), CORO_OK);
@@ -464,7 +478,7 @@ static void test_unguarded_neighbour_overwritten(void **state)
 /* Yield to a resumer whose block was overwritten: refused, the coroutine
  * stays running; with the bytes put back, the yield goes through. */
 static coro *upper, *lower;
-static int yield_results[2];
+static int yield_results[3];
 
 static void *scribble_on_resumer(void *value)
 {
@@ -475,6 +489,7 @@ static void *scribble_on_resumer(void *value)
     memset(lower, 'X', size);
     yield_results[0] = coro_yield(V(1), NULL);
     yield_results[1] = coro_status(upper) == CORO_RUNNING && coro_running() == upper;
+    yield_results[2] = coro_yield_with(V(1), NULL, count_hook, NULL);
     memcpy(lower, saved, size);
     coro_yield(V(2), NULL);
     return V(3);
@@ -502,6 +517,8 @@ static void test_yield_to_an_overwritten_resumer(void **state)
     assert_int_equal(N(out), 2);
     assert_int_equal(yield_results[0], CORO_ECORRUPT);
     assert_int_equal(yield_results[1], 1);
+    assert_int_equal(yield_results[2], CORO_ECORRUPT);
+    assert_int_equal(hook_runs, 0);
     assert_int_equal(coro_resume(upper, NULL, &out), CORO_OK);
     assert_int_equal(N(out), 3);
     assert_int_equal(coro_destroy(upper), CORO_OK);
@@ -603,11 +620,12 @@ static void test_every_strerror_text(void **state)
         {CORO_EOUTSIDE, "attempt to yield from outside a coroutine"},
         {CORO_ETHREAD, "a thread's own context cannot be resumed, destroyed or entered from another thread"},
         {CORO_ESTACK, "stack smaller than CORO_STACK_MIN"},
-        {CORO_ENOMEM, "out of memory, or the kernel refused another mapping (each guarded stack takes two; "
-                      "Linux allows vm.max_map_count, 65530 by default, about 32,000 guarded coroutines): "
-                      "raise vm.max_map_count, or use unguarded stacks (a coro_arena with CORO_NO_GUARD, "
-                      "or caller-supplied stacks)"},
-        {CORO_EBUSY, "arena still holds live coroutines"},
+        {CORO_ENOMEM, "out of memory or address space, or the kernel refused another mapping (before Linux 6.13, "
+                      "or with LIBCORO_GUARD=mprotect, each guarded stack takes two; Linux allows vm.max_map_count, "
+                      "65530 by default, about 32,000 guarded coroutines): raise vm.max_map_count, or use unguarded "
+                      "stacks (a coro_arena with CORO_NO_GUARD, or caller-supplied stacks)"},
+        {CORO_EBUSY, "arena still holds live coroutines, or called from inside a coro_visit() callback"},
+        {CORO_ECANCELED, "the coroutine is being cancelled"},
         {CORO_ECORRUPT, "the coroutine's control block was overwritten (a stack overflow from below?)"},
         {-1, "unknown libcoro result"},
         {CORO_ECORRUPT + 1, "unknown libcoro result"},

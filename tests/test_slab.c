@@ -388,9 +388,9 @@ static void test_mapping_count_bounded_with_100000_guarded(void **state)
     for (size_t i = 0; i < COUNT; i++)
         assert_int_equal(coro_create(&live[i], yielder, &opts), CORO_OK);
     long during = mapping_count();
-    /* Slots of at most 4 pages above a page of guard: the slabs needed,
+    /* Slots of at most 4 pages above the default guard: the slabs needed,
      * and as many again for whatever else the process maps meanwhile. */
-    long slabs = (long)((size_t)COUNT * 4 * page_size() / CORO_SLAB_BYTES + 1);
+    long slabs = (long)((size_t)COUNT * (4 * page_size() + CORO_GUARD_DEFAULT) / CORO_SLAB_BYTES + 1);
     print_message("%d guarded coroutines: %ld mappings more\n", COUNT, during - before);
     assert_true(during - before <= 2 * slabs);
     /* Each has its guard right below its stack: a sample, as the check makes

@@ -140,7 +140,8 @@ def parse_table(text):
 
 # libcoro's own frames above the place a context waits, which an
 # unoptimised build keeps (the switch is no tail call there).
-LIBRARY_FRAMES = {"switch_to", "coro_yield", "coro_resume", "coro_transfer"}
+LIBRARY_FRAMES = {"switch_to", "switch_stacks", "switch_with_cxx_eh", "switch_with_hook", "coro_yield", "coro_resume",
+                  "coro_transfer", "coro_cancel", "coro_resume_with", "coro_yield_with", "coro_transfer_with"}
 
 
 def frame_functions(text):

@@ -199,6 +199,19 @@ static inline int block_intact(const struct coro *co)
     return (unsigned)co->status <= CORO_DEAD;
 }
 
+/* block_intact() for the context a yield goes back to. A thread's own
+ * context lives in thread-local storage, not at the top of a stack, so no
+ * frame overflowing a stack reaches it; as the resumer of the yielding
+ * coroutine it waits in a resume or transfer, and needs only its saved
+ * stack pointer. This keeps the common round trip, a thread resuming a
+ * coroutine that yields back, to one full check. */
+static inline int resumer_intact(const struct thread_state *t, const struct coro *to)
+{
+    if (to == &t->self)
+        return to->sp != NULL;
+    return block_intact(to);
+}
+
 static NOINLINE void thread_init(struct thread_state *t)
 {
     t->self.status = CORO_RUNNING;
@@ -655,7 +668,7 @@ int coro_yield(void *value, void **resumed_with)
     struct coro *to = self->resumer;
     if (UNLIKELY(to == NULL))
         to = &t->self;
-    if (UNLIKELY(!block_intact(to)))
+    if (UNLIKELY(!resumer_intact(t, to)))
         return CORO_ECORRUPT;
     self->resumer = NULL;
     self->status = CORO_SUSPENDED;

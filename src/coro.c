@@ -1083,15 +1083,28 @@ static NO_THREAD_SANITIZER void racy_snapshot(const struct coro *co, enum coro_s
     *cancelled = *(const volatile unsigned char *)&co->cancelled != 0;
 }
 
+/* How deep the calling function's frame lies: the running stack's current
+ * depth, to within a frame. Not a local's address: ASan, with
+ * detect_stack_use_after_return, moves locals to a fake stack on the heap,
+ * while the frame itself stays on the real one. */
+#if defined(__GNUC__)
+#define current_frame() __builtin_frame_address(0)
+#else
+static NOINLINE void *current_frame(void)
+{
+    char here;
+    void *volatile address = &here;
+    return address;
+}
+#endif
+
 static void fill_stack_info(const struct coro *co, void *sp, struct coro_stack_info *info)
 {
     char *bottom = co->stack.bottom;
     char *top = (char *)co;
     /* The running context's saved sp is stale; its live one is here. */
-    if (co == this_thread_state.running) {
-        char here;
-        sp = (void *)&here;
-    }
+    if (co == this_thread_state.running)
+        sp = current_frame();
     info->bottom = bottom;
     info->top = top;
     info->usable = (size_t)(top - bottom);
@@ -1122,8 +1135,7 @@ size_t coro_stack_remaining(void)
     const struct coro *co = this_thread_state.running;
     if (co == NULL || co->kind == KIND_THREAD)
         return 0;
-    char here;
-    uintptr_t sp = (uintptr_t)&here;
+    uintptr_t sp = (uintptr_t)current_frame();
     uintptr_t bottom = (uintptr_t)co->stack.bottom;
     return sp > bottom ? (size_t)(sp - bottom) : 0;
 }

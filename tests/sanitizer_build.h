@@ -28,4 +28,10 @@
 #define BUILT_WITH_TSAN_VALUE 0
 #endif
 
+#if defined(BUILT_WITH_ASAN)
+#define BUILT_WITH_ASAN_VALUE 1
+#else
+#define BUILT_WITH_ASAN_VALUE 0
+#endif
+
 #endif /* SANITIZER_BUILD_H */

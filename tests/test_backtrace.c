@@ -109,8 +109,9 @@ __attribute__((noinline)) static void *walking_entry(void *value)
  * frame is there while co runs. */
 __attribute__((noinline)) static int resume_walking(coro *co, void *value, void **result)
 {
-    void *frames[2];
-    into_resumer_caller = backtrace(frames, 2) == 2 ? frames[1] : NULL;
+    /* Its own return address, not backtrace()'s second frame: the
+     * sanitizers intercept backtrace() and add a frame of their own. */
+    into_resumer_caller = CODE_ADDRESS(__builtin_extract_return_addr(__builtin_return_address(0)));
     int status = coro_resume(co, value, result);
     __asm__ volatile("" ::: "memory");
     return status;

@@ -21,7 +21,6 @@
  * address is fetched from the GOT (with this function's own gp, computed
  * from t9 as a PIC prologue does) before the sentinels are loaded.
  */
-#include "arch/asm.h"
 
 /* Own frame: ra fp gp s0-s7 (0..80), f24-f31 (88..144), FCSR (152), seen
  * (160), sp before the call (168). */
@@ -41,9 +40,11 @@
 #define AT_FCSR 160
 
     .text
+    .globl  regs_switch
+    .type   regs_switch, @function
     .ent    regs_switch
     .p2align 3
-    FUNCTION regs_switch
+regs_switch:
     .cfi_startproc
     daddiu  $sp, $sp, -FRAME
     .cfi_adjust_cfa_offset FRAME
@@ -160,6 +161,6 @@
     jr      $ra
     .cfi_endproc
     .end    regs_switch
-    END_FUNCTION regs_switch
+    .size   regs_switch, .-regs_switch
 
-    NO_EXECUTABLE_STACK
+    .section .note.GNU-stack, "", @progbits

@@ -34,6 +34,7 @@
 #include <ucontext.h>
 #endif
 
+#include "clock.h"
 #include "coro.h"
 #include "slab.h" /* which guards this process uses, for the heading */
 
@@ -54,13 +55,6 @@ static size_t touch_bytes = 16 * 1024;
 
 /* Defeats dead-store elimination of what each iteration produces. */
 static void *volatile sink;
-
-static double now_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec * 1e9 + (double)ts.tv_nsec;
-}
 
 static void *idle_entry(void *value)
 {

@@ -33,6 +33,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "clock.h"
 #include "coro.h"
 #include "slab.h" /* which guards this process uses, for the report */
 
@@ -46,13 +47,6 @@ static void *entry(void *arg)
         scratch[i] = (unsigned char)i;
     coro_yield(arg, NULL);
     return NULL;
-}
-
-static double now_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec * 1e9 + (double)ts.tv_nsec;
 }
 
 static long resident_bytes(void)

@@ -33,28 +33,9 @@
 #include <string.h>
 #include <time.h>
 
+#include "clock.h"
 #include "coro.h"
 
-#if defined(_WIN32)
-#include <windows.h>
-
-static double now_ns(void)
-{
-    static LARGE_INTEGER frequency;
-    LARGE_INTEGER now;
-    if (frequency.QuadPart == 0)
-        QueryPerformanceFrequency(&frequency);
-    QueryPerformanceCounter(&now);
-    return (double)now.QuadPart * 1e9 / (double)frequency.QuadPart;
-}
-#else
-static double now_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec * 1e9 + (double)ts.tv_nsec;
-}
-#endif
 
 static void failed(const char *what)
 {

@@ -37,6 +37,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "clock.h"
 #include "coro.h"
 
 /* bench/meson.build defines it where makecontext exists and works. */
@@ -54,33 +55,6 @@
 #endif
 
 static long iterations = 1000000;
-
-#if defined(_WIN32)
-#include <windows.h>
-
-/* clock_gettime is winpthreads' on mingw; the performance counter is the
- * system's own monotonic clock. */
-static double now_ns(void)
-{
-    static LARGE_INTEGER frequency;
-    LARGE_INTEGER now;
-    if (frequency.QuadPart == 0)
-        QueryPerformanceFrequency(&frequency);
-    QueryPerformanceCounter(&now);
-    return (double)now.QuadPart * 1e9 / (double)frequency.QuadPart;
-}
-#else
-static double now_ns(void)
-{
-    struct timespec ts;
-#if defined(CLOCK_MONOTONIC)
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-#else
-    timespec_get(&ts, TIME_UTC);
-#endif
-    return (double)ts.tv_sec * 1e9 + (double)ts.tv_nsec;
-}
-#endif
 
 /*
  * The frames between a loop and its switch. CHAIN(prefix, first) defines

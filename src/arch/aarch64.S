@@ -321,4 +321,7 @@ LOCAL_LABEL(no_resumer_frame):
     .long   0
 #endif
 
-    NO_EXECUTABLE_STACK
+#if !CORO_MACHO
+/* No executable stack: without this note the linker makes one. */
+    .section .note.GNU-stack, "", %progbits
+#endif

@@ -270,4 +270,4 @@
 LOCAL_LABEL(no_resumer_frame):
     .fill   CORO_ARCH_FRAME_SIZE, 1, 0
 
-    NO_EXECUTABLE_STACK
+    .section .note.GNU-stack, "", %progbits

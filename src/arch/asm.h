@@ -11,8 +11,6 @@
  *                        symbols take a leading underscore)
  *   LOCAL_FUNCTION name  a function of this file alone
  *   END_FUNCTION name    closes either (ELF: its size, for debuggers)
- *   NO_EXECUTABLE_STACK  ELF: the note without which the linker marks the
- *                        stack executable; Mach-O: nothing
  *   C_SYMBOL(name)       a C function's name as an instruction refers to it
  *   LOCAL_LABEL(name)    a branch target inside a function: ELF's .L and
  *                        Mach-O's L make it an assembler-local label, which
@@ -21,7 +19,9 @@
  *                        would take a relocation and a longer encoding
  *
  * Alignment (.p2align), .thumb_func and unwind directives stay in the .S:
- * they are the same in both formats.
+ * they are the same in both formats. So does the ELF note that keeps the
+ * stack from being executable (.section .note.GNU-stack), written out in
+ * each file, under #if !CORO_MACHO where the file also serves Mach-O.
  */
 #ifndef CORO_ARCH_ASM_H
 #define CORO_ARCH_ASM_H
@@ -44,8 +44,6 @@ _\name:
     .macro END_FUNCTION name
     .endm
 
-    .macro NO_EXECUTABLE_STACK
-    .endm
 
 #elif defined(__ELF__)
 #define CORO_MACHO 0
@@ -68,9 +66,6 @@ _\name:
     .size \name, .-\name
     .endm
 
-    .macro NO_EXECUTABLE_STACK
-    .section .note.GNU-stack, "", %progbits
-    .endm
 
 #else
 #error "libcoro: src/arch/asm.h knows ELF and Mach-O only"

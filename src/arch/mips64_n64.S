@@ -239,4 +239,4 @@
     .end    coro_arch_trampoline
     END_FUNCTION coro_arch_trampoline
 
-    NO_EXECUTABLE_STACK
+    .section .note.GNU-stack, "", %progbits

@@ -183,4 +183,4 @@
     .cfi_endproc
     END_FUNCTION coro_arch_trampoline
 
-    NO_EXECUTABLE_STACK
+    .section .note.GNU-stack, "", %progbits

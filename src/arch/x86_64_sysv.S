@@ -250,4 +250,7 @@ LOCAL_LABEL(reload_x87_control_word):
     .long   0
 #endif
 
-    NO_EXECUTABLE_STACK
+#if !CORO_MACHO
+/* No executable stack: without this note the linker makes one. */
+    .section .note.GNU-stack, "", %progbits
+#endif

@@ -112,4 +112,7 @@
     .long   0xc0000000, 4, 1, 0     /* GNU_PROPERTY_AARCH64_FEATURE_1_AND: BTI */
 #endif
 
-    NO_EXECUTABLE_STACK
+#if !CORO_MACHO
+/* No executable stack: without this note the linker makes one. */
+    .section .note.GNU-stack, "", %progbits
+#endif

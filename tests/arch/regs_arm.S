@@ -126,4 +126,4 @@
     .fnend
     END_FUNCTION regs_switch
 
-    NO_EXECUTABLE_STACK
+    .section .note.GNU-stack, "", %progbits

@@ -116,4 +116,4 @@
     .cfi_endproc
     END_FUNCTION regs_switch
 
-    NO_EXECUTABLE_STACK
+    .section .note.GNU-stack, "", %progbits

@@ -84,4 +84,7 @@
     .cfi_endproc
     END_FUNCTION regs_switch
 
-    NO_EXECUTABLE_STACK
+#if !CORO_MACHO
+/* No executable stack: without this note the linker makes one. */
+    .section .note.GNU-stack, "", %progbits
+#endif

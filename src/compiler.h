@@ -17,11 +17,13 @@
 
 #if defined(__GNUC__)
 #define UNLIKELY(x) __builtin_expect(!!(x), 0)
+#define LIKELY(x) __builtin_expect(!!(x), 1)
 #define NOINLINE __attribute__((noinline))
 #define NORETURN __attribute__((noreturn))
 #define ALWAYS_INLINE inline __attribute__((always_inline))
 #else
 #define UNLIKELY(x) (x)
+#define LIKELY(x) (x)
 #define NOINLINE
 #define NORETURN
 #define ALWAYS_INLINE inline

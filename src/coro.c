@@ -89,7 +89,7 @@ struct coro {
     unsigned valgrind_stack_id;
 #endif
     char name[CORO_NAME_MAX];
-    struct coro_cxx_eh_globals cxx_eh; /* its C++ exception globals while switched out (cxx_eh.h) */
+    struct coro_cxx_eh_context cxx_eh; /* its C++ exception globals while switched out (cxx_eh.h) */
     enum coro_kind kind_before_cancel; /* while kind is KIND_CANCELLED */
     unsigned char cancelled;            /* coro_cancel() has stopped it */
     struct coro_registry_link registry; /* in the registry of live coroutines (registry.h) */
@@ -106,11 +106,10 @@ struct thread_state {
 #if defined(CORO_ASAN)
     struct coro *switching_from; /* the context that started the switch in progress */
 #endif
-    struct coro_cxx_eh_globals *cxx_eh_globals; /* the C++ runtime's for this thread; NULL: no C++ runtime */
-    /* What moves the stack pointer in a normal build (switch_stacks()):
-     * the arch switch, or switch_with_cxx_eh() in a program with a C++
-     * runtime. */
-    int (*switch_stacks)(void **save_sp, void *load_sp, intptr_t result);
+    /* The C++ runtime's exception globals for this thread, or, in a
+     * program without one, no_cxx_runtime (which stays empty). */
+    struct coro_cxx_eh_globals *cxx_eh_globals;
+    struct coro_cxx_eh_globals no_cxx_runtime;
 };
 
 static THREAD_LOCAL struct thread_state this_thread_state;
@@ -138,24 +137,19 @@ static NOINLINE struct thread_state *this_thread_after_switch(void)
     return t;
 }
 
-static int switch_with_cxx_eh(void **save_sp, void *load_sp, intptr_t result);
-
-/* The seal of a control block (integrity.h): its address, its kind and,
- * for a coroutine, its entry and stack bottom. These are what a switch into
- * the block relies on besides the saved stack pointer, which is checked
- * against them. The stack's mapping and arena, which only destroy uses,
+/* The seal of a control block (integrity.h): its address, its kind and
+ * its entry and stack bottom. These are what a switch into the block relies
+ * on besides the saved stack pointer, which is checked against them. A
+ * thread's own context has neither entry nor stack bottom (until ASan tells
+ * its stack's bounds, sanitizer_switch_finish, which reseals it): they are
+ * sealed as NULL. The stack's mapping and arena, which only destroy uses,
  * have a seal of their own, so that the switch path mixes four words. */
 static inline uintptr_t seal_of(const struct coro *co, uintptr_t key)
 {
     uintptr_t h = coro_check_mix(key, (uintptr_t)co);
     h = coro_check_mix(h, (uintptr_t)co->kind);
-    /* A thread's context has no entry, and its stack bounds are filled in
-     * later by ASan (sanitizer_switch_finish). */
-    if (co->kind != KIND_THREAD) {
-        h = coro_check_mix(h, (uintptr_t)co->entry);
-        h = coro_check_mix(h, (uintptr_t)co->stack.bottom);
-    }
-    return h;
+    h = coro_check_mix(h, (uintptr_t)co->entry);
+    return coro_check_mix(h, (uintptr_t)co->stack.bottom);
 }
 
 static inline uintptr_t stack_seal_of(const struct coro *co, uintptr_t key)
@@ -190,48 +184,13 @@ static inline int block_intact(const struct coro *co)
 {
     if (UNLIKELY(co->seal != seal_of(co, coro_check_key())))
         return 0;
-    if (co->status == CORO_SUSPENDED) {
+    if (LIKELY(co->status == CORO_SUSPENDED)) {
         uintptr_t sp = (uintptr_t)co->sp;
         if (co->kind == KIND_THREAD)
             return sp != 0;
         return sp > (uintptr_t)co->stack.bottom && sp < (uintptr_t)co;
     }
     return (unsigned)co->status <= CORO_DEAD;
-}
-
-/* block_intact() for the context a yield goes back to. A thread's own
- * context lives in thread-local storage, not at the top of a stack, so no
- * frame overflowing a stack reaches it; as the resumer of the yielding
- * coroutine it waits in a resume or transfer, and needs only its saved
- * stack pointer. This keeps the common round trip, a thread resuming a
- * coroutine that yields back, to one full check. */
-static inline int resumer_intact(const struct thread_state *t, const struct coro *to)
-{
-    if (to == &t->self)
-        return to->sp != NULL;
-    return block_intact(to);
-}
-
-static NOINLINE void thread_init(struct thread_state *t)
-{
-    t->self.status = CORO_RUNNING;
-    t->self.kind = KIND_THREAD;
-    memcpy(t->self.name, "thread", sizeof "thread");
-    seal_block(&t->self);
-#if defined(CORO_TSAN)
-    t->self.tsan_fiber = __tsan_get_current_fiber();
-#endif
-    t->cxx_eh_globals = coro_cxx_eh_thread_globals();
-    t->switch_stacks = t->cxx_eh_globals != NULL ? switch_with_cxx_eh : coro_arch_switch_result;
-    t->running = &t->self;
-}
-
-/* The running context, making the thread's own context exist on first use. */
-static inline struct coro *running_on(struct thread_state *t)
-{
-    if (UNLIKELY(t->running == NULL))
-        thread_init(t);
-    return t->running;
 }
 
 /* The error for acting on a context that is not suspended. */
@@ -244,6 +203,48 @@ static int not_suspended(const struct coro *co)
     case CORO_SUSPENDED: break;
     }
     return CORO_OK;
+}
+
+/* What a resume of co needs, in one pass with a single way out for the
+ * common case: block_intact() for a suspended coroutine, and not a
+ * thread's own context. resume_refused() tells which failed. */
+static inline int resumable(const struct coro *co)
+{
+    uintptr_t sp = (uintptr_t)co->sp;
+    return co->seal == seal_of(co, coro_check_key()) && co->status == CORO_SUSPENDED && co->kind != KIND_THREAD &&
+           sp > (uintptr_t)co->stack.bottom && sp < (uintptr_t)co;
+}
+
+static NOINLINE int resume_refused(const struct coro *co)
+{
+    if (!block_intact(co))
+        return CORO_ECORRUPT;
+    if (co->status != CORO_SUSPENDED)
+        return not_suspended(co);
+    return CORO_ETHREAD;
+}
+
+static NOINLINE void thread_init(struct thread_state *t)
+{
+    t->self.status = CORO_RUNNING;
+    t->self.kind = KIND_THREAD;
+    memcpy(t->self.name, "thread", sizeof "thread");
+    seal_block(&t->self);
+#if defined(CORO_TSAN)
+    t->self.tsan_fiber = __tsan_get_current_fiber();
+#endif
+    t->cxx_eh_globals = coro_cxx_eh_thread_globals();
+    if (t->cxx_eh_globals == NULL)
+        t->cxx_eh_globals = &t->no_cxx_runtime;
+    t->running = &t->self;
+}
+
+/* The running context, making the thread's own context exist on first use. */
+static inline struct coro *running_on(struct thread_state *t)
+{
+    if (UNLIKELY(t->running == NULL))
+        thread_init(t);
+    return t->running;
 }
 
 /*
@@ -350,6 +351,7 @@ static inline void sanitizer_switch_finish(struct coro *self)
     if (from == &t->self && from->stack.bottom == NULL) {
         from->stack.bottom = (void *)(uintptr_t)from_bottom;
         from->stack.top = (char *)from->stack.bottom + from_size;
+        reseal(from);
     }
 #endif
     (void)self;
@@ -357,25 +359,16 @@ static inline void sanitizer_switch_finish(struct coro *self)
 
 /*
  * The C++ runtime's exception globals (cxx_eh.h) change hands at the stack
- * switch, the one point every switch passes. A program without a C++
- * runtime must not pay a test on every switch for them, so in a normal
- * build the switch is reached through a pointer chosen once per thread: the
- * arch switch itself, or switch_with_cxx_eh(), which swaps the globals and
- * then tail-calls the arch switch. The indirect tail call costs one
- * instruction more than the direct one (loading the pointer), where a test
- * cost three (load, test, branch). Sanitizer builds swap inline instead:
- * their switch is no tail call anyway, and a function entered between the
- * sanitizer's fiber switch and the stack switch would be counted on the
- * wrong fiber by TSan.
+ * switch, the one point every switch passes. Nearly always there is nothing
+ * to hand over, which coro_cxx_eh_idle() tells with loads and one branch;
+ * the rare switch that has something to hand over continues out of line
+ * and still ends in a tail call to the arch switch.
  */
-static int switch_with_cxx_eh(void **save_sp, void *load_sp, intptr_t result)
+static NOINLINE int switch_handing_over_cxx_eh(struct thread_state *t, struct coro *from, struct coro *to,
+                                               void *load_sp, intptr_t result)
 {
-    /* Called only by switch_stacks(): the context switched to is already
-     * the running one, and save_sp is the first field of the one left. */
-    struct thread_state *t = this_thread();
-    struct coro *from = (struct coro *)(void *)save_sp;
-    coro_cxx_eh_swap(t->cxx_eh_globals, &from->cxx_eh, &t->running->cxx_eh);
-    return coro_arch_switch_result(save_sp, load_sp, result);
+    coro_cxx_eh_hand_over(t->cxx_eh_globals, &from->cxx_eh, &to->cxx_eh);
+    return coro_arch_switch_result(&from->sp, load_sp, result);
 }
 
 /* Saves the running stack into `from` and continues `to`, which the caller
@@ -384,13 +377,17 @@ static int switch_with_cxx_eh(void **save_sp, void *load_sp, intptr_t result)
 static ALWAYS_INLINE int switch_stacks(struct thread_state *t, struct coro *from, struct coro *to, void *load_sp,
                                        intptr_t result)
 {
+    if (UNLIKELY(!coro_cxx_eh_idle(t->cxx_eh_globals, &to->cxx_eh))) {
 #if defined(CORO_ASAN) || defined(CORO_TSAN)
-    coro_cxx_eh_switch(t->cxx_eh_globals, &from->cxx_eh, &to->cxx_eh);
-    return coro_arch_switch_result(&from->sp, load_sp, result);
+        /* No function of the core may be entered between the sanitizer's
+         * fiber switch and the stack switch and left after it (TSan would
+         * count its exit on the wrong fiber): hand over in place. */
+        coro_cxx_eh_hand_over(t->cxx_eh_globals, &from->cxx_eh, &to->cxx_eh);
 #else
-    (void)to;
-    return t->switch_stacks(&from->sp, load_sp, result);
+        return switch_handing_over_cxx_eh(t, from, to, load_sp, result);
 #endif
+    }
+    return coro_arch_switch_result(&from->sp, load_sp, result);
 }
 
 /* Makes `to` the running context and switches to it. The caller has already
@@ -407,6 +404,9 @@ static ALWAYS_INLINE int switch_stacks(struct thread_state *t, struct coro *from
  * would mispredict one return per switch, on the other stack. */
 static inline int switch_to(struct thread_state *t, struct coro *from, struct coro *to, void *value, void **inbox)
 {
+    /* Read first: the stores below may alias it for all the compiler
+     * knows, and the switch waits for this load. */
+    void *to_sp = to->sp;
     to->status = CORO_RUNNING;
     t->running = to;
     if (to->inbox != NULL)
@@ -414,7 +414,6 @@ static inline int switch_to(struct thread_state *t, struct coro *from, struct co
     from->inbox = inbox;
     /* A running context keeps no stack pointer, so that a status
      * overwritten to read as suspended fails block_intact(). */
-    void *to_sp = to->sp;
     to->sp = NULL;
     sanitizer_switch_start(t, from, to, 0);
     int result = switch_stacks(t, from, to, to_sp, CORO_OK);
@@ -453,7 +452,8 @@ static NORETURN void coro_start(void *ignored, void *arg)
     void *dead_sp;
     /* So the C++ exception state is handed over here by hand, as
      * switch_stacks() does for a context that keeps its stack pointer. */
-    coro_cxx_eh_switch(t->cxx_eh_globals, &self->cxx_eh, &to->cxx_eh);
+    if (!coro_cxx_eh_idle(t->cxx_eh_globals, &to->cxx_eh))
+        coro_cxx_eh_hand_over(t->cxx_eh_globals, &self->cxx_eh, &to->cxx_eh);
     coro_arch_switch(&dead_sp, to_sp, NULL);
 #if defined(__GNUC__)
     __builtin_trap();
@@ -638,12 +638,8 @@ int coro_resume(coro *co, void *value, void **result)
 {
     if (co == NULL)
         return CORO_EINVAL;
-    if (UNLIKELY(!block_intact(co)))
-        return CORO_ECORRUPT;
-    if (UNLIKELY(co->status != CORO_SUSPENDED))
-        return not_suspended(co);
-    if (UNLIKELY(co->kind == KIND_THREAD))
-        return CORO_ETHREAD;
+    if (UNLIKELY(!resumable(co)))
+        return resume_refused(co);
 
     struct thread_state *t = this_thread();
     struct coro *self = t->running;
@@ -666,9 +662,19 @@ int coro_yield(void *value, void **resumed_with)
         return refused_switch(self);
 
     struct coro *to = self->resumer;
-    if (UNLIKELY(to == NULL))
-        to = &t->self;
-    if (UNLIKELY(!resumer_intact(t, to)))
+    /* Back to the thread's own context (no resumer: the end of a chain
+     * begun by a transfer). It lives in thread-local storage, out of reach
+     * of any stack's overflow, and waits in a resume or transfer whenever a
+     * coroutine runs on its thread, so nothing of it needs checking; and
+     * naming it by its own address, not through the resumer link, lets its
+     * saved stack pointer be read without waiting for the links before it.
+     * This is the common round trip's path. */
+    if (LIKELY(to == &t->self || to == NULL)) {
+        self->resumer = NULL;
+        self->status = CORO_SUSPENDED;
+        return switch_to(t, self, &t->self, value, resumed_with);
+    }
+    if (UNLIKELY(!block_intact(to)))
         return CORO_ECORRUPT;
     self->resumer = NULL;
     self->status = CORO_SUSPENDED;

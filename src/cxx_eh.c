@@ -34,3 +34,20 @@ struct coro_cxx_eh_globals *coro_cxx_eh_thread_globals(void)
 #endif
     return NULL;
 }
+
+static int globals_empty(const struct coro_cxx_eh_globals *globals)
+{
+    return coro_cxx_eh_idle(globals, &(const struct coro_cxx_eh_context){.kept = 0});
+}
+
+void coro_cxx_eh_hand_over(struct coro_cxx_eh_globals *thread_globals, struct coro_cxx_eh_context *from,
+                           struct coro_cxx_eh_context *to)
+{
+    from->saved = *thread_globals;
+    from->kept = !globals_empty(thread_globals);
+    if (to->kept)
+        *thread_globals = to->saved;
+    else
+        *thread_globals = (struct coro_cxx_eh_globals){0};
+    to->kept = 0;
+}

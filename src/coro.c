@@ -74,9 +74,11 @@ struct coro {
     enum coro_status status;
     enum coro_kind kind;
     coro_entry entry;
+    uintptr_t seal;         /* over the fields that never change after create: see seal_of() */
+    struct coro_cxx_eh_context cxx_eh; /* its C++ exception globals while switched out (cxx_eh.h) */
+    struct coro_stack stack;
     void *first_value;      /* the inbox of a coroutine that has not started */
     void *user_data;
-    struct coro_stack stack;
     coro_arena *arena;      /* KIND_ARENA_STACK: where the stack goes back */
     size_t stack_size;      /* usable bytes asked for, as the overflow report quotes them */
 #if defined(CORO_ASAN)
@@ -89,16 +91,18 @@ struct coro {
     unsigned valgrind_stack_id;
 #endif
     char name[CORO_NAME_MAX];
-    struct coro_cxx_eh_context cxx_eh; /* its C++ exception globals while switched out (cxx_eh.h) */
     enum coro_kind kind_before_cancel; /* while kind is KIND_CANCELLED */
     unsigned char cancelled;            /* coro_cancel() has stopped it */
     struct coro_registry_link registry; /* in the registry of live coroutines (registry.h) */
-    uintptr_t seal;         /* over the fields that never change after create: see seal_of() */
     uintptr_t stack_seal;   /* over the stack's mapping and owner, which destroy uses */
 };
 
 _Static_assert(offsetof(struct coro, sp) == 0, "arch.h: a context's saved stack pointer comes first");
 _Static_assert(offsetof(struct coro, resumer) == CORO_ARCH_RESUMER_OFFSET, "arch.h: CORO_ARCH_RESUMER_OFFSET");
+/* The fields every switch into a block reads share its first two cache
+ * lines (blocks are 64-byte aligned). */
+_Static_assert(offsetof(struct coro, stack) + offsetof(struct coro_stack, bottom) + sizeof(void *) <= 128,
+               "the switch path's fields come first");
 
 struct thread_state {
     struct coro *running;   /* NULL until the thread first uses libcoro */
@@ -143,21 +147,21 @@ static NOINLINE struct thread_state *this_thread_after_switch(void)
  * thread's own context has neither entry nor stack bottom (until ASan tells
  * its stack's bounds, sanitizer_switch_finish, which reseals it): they are
  * sealed as NULL. The stack's mapping and arena, which only destroy uses,
- * have a seal of their own, so that the switch path mixes four words. */
+ * have a seal of their own, so that the switch path mixes four words.
+ *
+ * (The status, which changes on every switch, is not sealed. Reading it
+ * together with the kind as one 8-byte word cost more than it saved: the
+ * 4-byte store of the status just before cannot forward to a wider load.) */
 static inline uintptr_t seal_of(const struct coro *co, uintptr_t key)
 {
-    uintptr_t h = coro_check_mix(key, (uintptr_t)co);
-    h = coro_check_mix(h, (uintptr_t)co->kind);
-    h = coro_check_mix(h, (uintptr_t)co->entry);
-    return coro_check_mix(h, (uintptr_t)co->stack.bottom);
+    return coro_check_seal(key, (uintptr_t)co, (uintptr_t)co->kind, (uintptr_t)co->entry,
+                           (uintptr_t)co->stack.bottom);
 }
 
 static inline uintptr_t stack_seal_of(const struct coro *co, uintptr_t key)
 {
-    uintptr_t h = coro_check_mix(key, (uintptr_t)co->stack.mapping);
-    h = coro_check_mix(h, co->stack.mapping_size);
-    h = coro_check_mix(h, (uintptr_t)co->stack.top);
-    return coro_check_mix(h, (uintptr_t)co->arena);
+    return coro_check_seal(key, (uintptr_t)co->stack.mapping, co->stack.mapping_size, (uintptr_t)co->stack.top,
+                           (uintptr_t)co->arena);
 }
 
 static NOINLINE void seal_block(struct coro *co)
@@ -215,7 +219,7 @@ static inline int resumable(const struct coro *co)
            sp > (uintptr_t)co->stack.bottom && sp < (uintptr_t)co;
 }
 
-static NOINLINE int resume_refused(const struct coro *co)
+static COLD int resume_refused(const struct coro *co)
 {
     if (!block_intact(co))
         return CORO_ECORRUPT;
@@ -620,7 +624,7 @@ int coro_destroy(coro *co)
 /* Why a context whose kind is below KIND_THREAD cannot switch away by yield
  * or transfer. Out of line, so that the usual path tests the kind in place
  * and keeps nothing of it. */
-static NOINLINE int refused_switch(const struct coro *self)
+static COLD int refused_switch(const struct coro *self)
 {
     return self->kind == KIND_CANCELLED ? CORO_ECANCELED : CORO_EOUTSIDE;
 }
@@ -628,7 +632,7 @@ static NOINLINE int refused_switch(const struct coro *self)
 /* A thread's first resume or transfer: sets up its own context, then does
  * the call again. Kept out of line, and reached by a tail call, so that the
  * usual path needs no stack frame of its own. */
-static NOINLINE int first_use_then(int (*call)(coro *, void *, void **), coro *co, void *value, void **result)
+static COLD int first_use_then(int (*call)(coro *, void *, void **), coro *co, void *value, void **result)
 {
     thread_init(this_thread());
     return call(co, value, result);

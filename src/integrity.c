@@ -50,9 +50,8 @@ uintptr_t coro_check_key_make(void)
     /* Not a cryptographic secret: it keeps a block copied from elsewhere,
      * or bytes that happen to repeat a pattern, from carrying a valid seal. */
     int on_stack;
-    uintptr_t h = coro_check_mix((uintptr_t)&coro_check_key_word, (uintptr_t)&on_stack);
-    h = coro_check_mix(h, (uintptr_t)time(NULL));
-    h = coro_check_mix(h, (uintptr_t)clock());
+    uintptr_t h = coro_check_seal((uintptr_t)&coro_check_key_word, (uintptr_t)&on_stack, (uintptr_t)time(NULL),
+                                  (uintptr_t)clock(), 0);
     h |= 1;
     /* Threads may race to make it; the first one's key is everyone's. */
     uintptr_t expected = 0;

@@ -110,13 +110,18 @@ struct thread_state {
 #if defined(CORO_ASAN)
     struct coro *switching_from; /* the context that started the switch in progress */
 #endif
-    /* The C++ runtime's exception globals for this thread, or, in a
-     * program without one, no_cxx_runtime (which stays empty). */
+    /* The C++ runtime's exception globals for this thread; before
+     * thread_init(), and in a program without a C++ runtime, the empty
+     * globals below, so that a switch can look at them unconditionally. */
     struct coro_cxx_eh_globals *cxx_eh_globals;
-    struct coro_cxx_eh_globals no_cxx_runtime;
 };
 
-static THREAD_LOCAL struct thread_state this_thread_state;
+/* Nothing is ever caught in these, so nothing is ever handed over through
+ * them, and nothing writes them (coro_cxx_eh_hand_over() runs only when
+ * something was caught or is in flight). */
+static struct coro_cxx_eh_globals no_cxx_runtime;
+
+static THREAD_LOCAL struct thread_state this_thread_state = {.cxx_eh_globals = &no_cxx_runtime};
 
 /* The calling thread's state. Code that runs after a switch or after an
  * entry returns may be on another thread than before, so it must not reuse
@@ -209,23 +214,15 @@ static int not_suspended(const struct coro *co)
     return CORO_OK;
 }
 
-/* What a resume of co needs, in one pass with a single way out for the
- * common case: block_intact() for a suspended coroutine, and not a
- * thread's own context. resume_refused() tells which failed. */
+/* What a resume of co needs, on the fast path: co is intact and suspended
+ * (block_intact(), with CORO_SUSPENDED known) and no thread's own context.
+ * resume_carefully() tells which failed. */
 static inline int resumable(const struct coro *co)
 {
     uintptr_t sp = (uintptr_t)co->sp;
+    uintptr_t bottom = (uintptr_t)co->stack.bottom;
     return co->seal == seal_of(co, coro_check_key()) && co->status == CORO_SUSPENDED && co->kind != KIND_THREAD &&
-           sp > (uintptr_t)co->stack.bottom && sp < (uintptr_t)co;
-}
-
-static COLD int resume_refused(const struct coro *co)
-{
-    if (!block_intact(co))
-        return CORO_ECORRUPT;
-    if (co->status != CORO_SUSPENDED)
-        return not_suspended(co);
-    return CORO_ETHREAD;
+           sp > bottom && sp < (uintptr_t)co;
 }
 
 static NOINLINE void thread_init(struct thread_state *t)
@@ -237,9 +234,9 @@ static NOINLINE void thread_init(struct thread_state *t)
 #if defined(CORO_TSAN)
     t->self.tsan_fiber = __tsan_get_current_fiber();
 #endif
-    t->cxx_eh_globals = coro_cxx_eh_thread_globals();
-    if (t->cxx_eh_globals == NULL)
-        t->cxx_eh_globals = &t->no_cxx_runtime;
+    struct coro_cxx_eh_globals *runtime_globals = coro_cxx_eh_thread_globals();
+    if (runtime_globals != NULL)
+        t->cxx_eh_globals = runtime_globals;
     t->running = &t->self;
 }
 
@@ -364,7 +361,7 @@ static inline void sanitizer_switch_finish(struct coro *self)
 /*
  * The C++ runtime's exception globals (cxx_eh.h) change hands at the stack
  * switch, the one point every switch passes. Nearly always there is nothing
- * to hand over, which coro_cxx_eh_idle() tells with loads and one branch;
+ * to hand over, which coro_cxx_eh_busy() tells with loads and one branch;
  * the rare switch that has something to hand over continues out of line
  * and still ends in a tail call to the arch switch.
  */
@@ -381,7 +378,7 @@ static NOINLINE int switch_handing_over_cxx_eh(struct thread_state *t, struct co
 static ALWAYS_INLINE int switch_stacks(struct thread_state *t, struct coro *from, struct coro *to, void *load_sp,
                                        intptr_t result)
 {
-    if (UNLIKELY(!coro_cxx_eh_idle(t->cxx_eh_globals, &to->cxx_eh))) {
+    if (UNLIKELY(coro_cxx_eh_busy(t->cxx_eh_globals, &to->cxx_eh) != 0)) {
 #if defined(CORO_ASAN) || defined(CORO_TSAN)
         /* No function of the core may be entered between the sanitizer's
          * fiber switch and the stack switch and left after it (TSan would
@@ -394,8 +391,9 @@ static ALWAYS_INLINE int switch_stacks(struct thread_state *t, struct coro *from
     return coro_arch_switch_result(&from->sp, load_sp, result);
 }
 
-/* Makes `to` the running context and switches to it. The caller has already
- * set `from`'s new status and both resumer links.
+/* Makes `to` the running context, hands it the value, and returns the stack
+ * pointer to switch to. The caller has already set `from`'s new status and
+ * both resumer links.
  *
  * The value travels outside the switch: it is stored where `to` waits for it
  * (its inbox), and `from` leaves the address where it wants its own. The
@@ -406,7 +404,8 @@ static ALWAYS_INLINE int switch_stacks(struct thread_state *t, struct coro *from
  * caller's code: every return then matches the processor's return-address
  * predictor. Calling the switch and returning from coro_resume afterwards
  * would mispredict one return per switch, on the other stack. */
-static inline int switch_to(struct thread_state *t, struct coro *from, struct coro *to, void *value, void **inbox)
+static ALWAYS_INLINE void *make_running(struct thread_state *t, struct coro *from, struct coro *to, void *value,
+                                        void **inbox)
 {
     /* Read first: the stores below may alias it for all the compiler
      * knows, and the switch waits for this load. */
@@ -419,8 +418,27 @@ static inline int switch_to(struct thread_state *t, struct coro *from, struct co
     /* A running context keeps no stack pointer, so that a status
      * overwritten to read as suspended fails block_intact(). */
     to->sp = NULL;
+    return to_sp;
+}
+
+/* make_running(), then the switch, handing over the C++ exception state. */
+static inline int switch_to(struct thread_state *t, struct coro *from, struct coro *to, void *value, void **inbox)
+{
+    void *to_sp = make_running(t, from, to, value, inbox);
     sanitizer_switch_start(t, from, to, 0);
     int result = switch_stacks(t, from, to, to_sp, CORO_OK);
+    sanitizer_switch_finish(from);
+    return result;
+}
+
+/* switch_to() for a caller that has found nothing to hand over
+ * (coro_cxx_eh_busy()) among its other tests. */
+static ALWAYS_INLINE int switch_to_idle(struct thread_state *t, struct coro *from, struct coro *to, void *value,
+                                        void **inbox)
+{
+    void *to_sp = make_running(t, from, to, value, inbox);
+    sanitizer_switch_start(t, from, to, 0);
+    int result = coro_arch_switch_result(&from->sp, to_sp, CORO_OK);
     sanitizer_switch_finish(from);
     return result;
 }
@@ -456,7 +474,7 @@ static NORETURN void coro_start(void *ignored, void *arg)
     void *dead_sp;
     /* So the C++ exception state is handed over here by hand, as
      * switch_stacks() does for a context that keeps its stack pointer. */
-    if (!coro_cxx_eh_idle(t->cxx_eh_globals, &to->cxx_eh))
+    if (coro_cxx_eh_busy(t->cxx_eh_globals, &to->cxx_eh) != 0)
         coro_cxx_eh_hand_over(t->cxx_eh_globals, &self->cxx_eh, &to->cxx_eh);
     coro_arch_switch(&dead_sp, to_sp, NULL);
 #if defined(__GNUC__)
@@ -629,29 +647,54 @@ static COLD int refused_switch(const struct coro *self)
     return self->kind == KIND_CANCELLED ? CORO_ECANCELED : CORO_EOUTSIDE;
 }
 
-/* A thread's first resume or transfer: sets up its own context, then does
- * the call again. Kept out of line, and reached by a tail call, so that the
- * usual path needs no stack frame of its own. */
-static COLD int first_use_then(int (*call)(coro *, void *, void **), coro *co, void *value, void **result)
+/* A resume that the fast path did not take: every check in order, with
+ * the code that tells what failed, a thread's first use, and the C++
+ * exception state handed over. */
+static COLD int resume_carefully(coro *co, void *value, void **result)
 {
-    thread_init(this_thread());
-    return call(co, value, result);
+    if (!block_intact(co))
+        return CORO_ECORRUPT;
+    if (co->status != CORO_SUSPENDED)
+        return not_suspended(co);
+    if (co->kind == KIND_THREAD)
+        return CORO_ETHREAD;
+    struct thread_state *t = this_thread();
+    struct coro *self = running_on(t);
+    self->status = CORO_NORMAL;
+    co->resumer = self;
+    return switch_to(t, self, co, value, result);
 }
 
 int coro_resume(coro *co, void *value, void **result)
 {
     if (co == NULL)
         return CORO_EINVAL;
-    if (UNLIKELY(!resumable(co)))
-        return resume_refused(co);
-
     struct thread_state *t = this_thread();
+    /* The thread has used libcoro before (it has a running context), and no
+     * C++ exception state needs handing over: the rest goes the careful way,
+     * out of line, so that the common resume is one straight run. */
+    if (UNLIKELY(!resumable(co) || t->running == NULL || coro_cxx_eh_busy(t->cxx_eh_globals, &co->cxx_eh) != 0))
+        return resume_carefully(co, value, result);
     struct coro *self = t->running;
-    if (UNLIKELY(self == NULL))
-        return first_use_then(coro_resume, co, value, result);
     self->status = CORO_NORMAL;
     co->resumer = self;
-    return switch_to(t, self, co, value, result);
+    return switch_to_idle(t, self, co, value, result);
+}
+
+/* A yield that coro_yield()'s one test did not pass: refused, or back to a
+ * coroutine, or with C++ exception state to hand over. */
+static COLD int yield_carefully(struct thread_state *t, struct coro *self, void *value, void **resumed_with)
+{
+    /* One test for the thread's own context, a cancelled coroutine and a
+     * hook's context: all are below KIND_MAPPED_STACK. */
+    if (self->kind <= KIND_THREAD)
+        return refused_switch(self);
+    struct coro *to = self->resumer != NULL ? self->resumer : &t->self;
+    if (to != &t->self && !block_intact(to))
+        return CORO_ECORRUPT;
+    self->resumer = NULL;
+    self->status = CORO_SUSPENDED;
+    return switch_to(t, self, to, value, resumed_with);
 }
 
 int coro_yield(void *value, void **resumed_with)
@@ -660,29 +703,20 @@ int coro_yield(void *value, void **resumed_with)
     struct coro *self = t->running;
     if (UNLIKELY(self == NULL))
         return CORO_EOUTSIDE;
-    /* One test for the thread's own context, a cancelled coroutine and a
-     * hook's context: all are below KIND_MAPPED_STACK. */
-    if (UNLIKELY(self->kind <= KIND_THREAD))
-        return refused_switch(self);
-
-    struct coro *to = self->resumer;
-    /* Back to the thread's own context (no resumer: the end of a chain
-     * begun by a transfer). It lives in thread-local storage, out of reach
-     * of any stack's overflow, and waits in a resume or transfer whenever a
-     * coroutine runs on its thread, so nothing of it needs checking; and
-     * naming it by its own address, not through the resumer link, lets its
-     * saved stack pointer be read without waiting for the links before it.
-     * This is the common round trip's path. */
-    if (LIKELY(to == &t->self || to == NULL)) {
-        self->resumer = NULL;
-        self->status = CORO_SUSPENDED;
-        return switch_to(t, self, &t->self, value, resumed_with);
-    }
-    if (UNLIKELY(!block_intact(to)))
-        return CORO_ECORRUPT;
+    /* The common yield goes back to the thread's own context. It lives in
+     * thread-local storage, out of reach of any stack's overflow, and waits
+     * in a resume or transfer whenever a coroutine runs on its thread, so
+     * nothing of it needs checking; and naming it by its own address, not
+     * through the resumer link, lets its saved stack pointer be read without
+     * waiting for the loads before it. Its tests are folded into one word
+     * and one branch. */
+    uintptr_t trouble = (uintptr_t)(self->kind <= KIND_THREAD) | (uintptr_t)(self->resumer != &t->self) |
+                        coro_cxx_eh_busy(t->cxx_eh_globals, &t->self.cxx_eh);
+    if (UNLIKELY(trouble != 0))
+        return yield_carefully(t, self, value, resumed_with);
     self->resumer = NULL;
     self->status = CORO_SUSPENDED;
-    return switch_to(t, self, to, value, resumed_with);
+    return switch_to_idle(t, self, &t->self, value, resumed_with);
 }
 
 int coro_transfer(coro *target, void *value, void **result)
@@ -699,9 +733,7 @@ int coro_transfer(coro *target, void *value, void **result)
      * anywhere else would run that thread's stack on two threads. */
     if (UNLIKELY(target->kind == KIND_THREAD && target != &t->self))
         return CORO_ETHREAD;
-    struct coro *self = t->running;
-    if (UNLIKELY(self == NULL))
-        return first_use_then(coro_transfer, target, value, result);
+    struct coro *self = running_on(t);
     if (UNLIKELY(self->kind < KIND_THREAD))
         return refused_switch(self);
     target->resumer = self->resumer;

@@ -37,7 +37,7 @@ struct coro_cxx_eh_globals *coro_cxx_eh_thread_globals(void)
 
 static int globals_empty(const struct coro_cxx_eh_globals *globals)
 {
-    return coro_cxx_eh_idle(globals, &(const struct coro_cxx_eh_context){.kept = 0});
+    return coro_cxx_eh_busy(globals, &(const struct coro_cxx_eh_context){.kept = 0}) == 0;
 }
 
 void coro_cxx_eh_hand_over(struct coro_cxx_eh_globals *thread_globals, struct coro_cxx_eh_context *from,

@@ -47,8 +47,9 @@ struct coro_cxx_eh_context {
 
 /* The calling thread's exception globals, or NULL when the program has no
  * C++ runtime. The address stays valid for the thread's life, so the core
- * asks once per thread. (The core then points at empty globals of its own,
- * which nothing changes, so that a C program takes the same path.) */
+ * asks once per thread. (Without a runtime the core looks at empty globals
+ * of its own, which nothing changes, so that a C program takes the same
+ * path.) */
 struct coro_cxx_eh_globals *coro_cxx_eh_thread_globals(void);
 
 /* A context that has not run yet: nothing caught, nothing in flight. */
@@ -57,20 +58,21 @@ static inline void coro_cxx_eh_init(struct coro_cxx_eh_context *context)
     context->kept = 0;
 }
 
-/* Whether a switch to `to` has nothing to hand over: the thread's globals
- * are empty and to's copy is too. Loads and ORs, one branch for the caller. */
-static inline int coro_cxx_eh_idle(const struct coro_cxx_eh_globals *thread_globals,
-                                   const struct coro_cxx_eh_context *to)
+/* Whether a switch to `to` has something to hand over, as a word that is
+ * 0 when not: the thread's globals hold something, or to's copy does.
+ * Loads and ORs, for the caller to fold into its own tests. */
+static inline uintptr_t coro_cxx_eh_busy(const struct coro_cxx_eh_globals *thread_globals,
+                                         const struct coro_cxx_eh_context *to)
 {
     uintptr_t busy = (uintptr_t)thread_globals->caught_exceptions | thread_globals->uncaught_exceptions | to->kept;
 #if defined(__arm__) && defined(__ARM_EABI__) && !defined(__ARM_DWARF_EH__)
     busy |= (uintptr_t)thread_globals->propagating_exceptions;
 #endif
-    return busy == 0;
+    return busy;
 }
 
 /* Right before the thread switches from one context to another, when
- * coro_cxx_eh_idle() said no: the thread's globals go into `from`, and
+ * coro_cxx_eh_busy() said so: the thread's globals go into `from`, and
  * `to`'s become the thread's. A coroutine that moves to another thread
  * takes its copy along. */
 void coro_cxx_eh_hand_over(struct coro_cxx_eh_globals *thread_globals, struct coro_cxx_eh_context *from,

@@ -78,6 +78,42 @@ void test_leaving_catch_in_coroutine_keeps_resumers_exception(void **)
     assert_int_equal(coro_destroy(co), CORO_OK);
 }
 
+/* A context's copy of the globals is handed back to it once and then
+ * forgotten: it leaves its catch block, the exception is freed, and a later
+ * switch that has nothing to hand over must not bring the stale copy back.
+ * (The switch looks at the thread's globals and at the copy's "kept" mark
+ * only; a mark left set would revive the freed exception at the next
+ * resume. Under ASan: a heap-use-after-free.) */
+void *catch_then_leave_then_yield(void *)
+{
+    try {
+        throw std::runtime_error("coroutine's");
+    } catch (const std::runtime_error &) {
+        coro_yield(nullptr, nullptr); /* inside the catch: the copy is kept */
+    }
+    /* Back with its copy, then out of the catch: the exception is gone. */
+    for (int i = 0; i < 3; i++) {
+        if (!current_message().empty())
+            return reinterpret_cast<void *>(1);
+        coro_yield(nullptr, nullptr); /* nothing to hand over either way */
+    }
+    return current_message().empty() ? nullptr : reinterpret_cast<void *>(2);
+}
+
+void test_left_catch_is_not_brought_back(void **)
+{
+    coro *co;
+    assert_int_equal(coro_create(&co, catch_then_leave_then_yield, nullptr), CORO_OK);
+    void *result = reinterpret_cast<void *>(-1);
+    for (int i = 0; i < 5; i++) { /* into the catch, three yields, the end */
+        assert_int_equal(coro_resume(co, nullptr, &result), CORO_OK);
+        assert_string_equal(current_message().c_str(), "");
+    }
+    assert_null(result);
+    assert_int_equal(coro_status(co), CORO_DEAD);
+    assert_int_equal(coro_destroy(co), CORO_OK);
+}
+
 /* The same through the other ways into a coroutine: a resume with a hand-off
  * hook, and a cancel, each run from inside the resumer's catch block. The
  * hook runs with the coroutine's exception state, as the coroutine will. */
@@ -316,6 +352,7 @@ int main()
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_leaving_catch_in_coroutine_keeps_resumers_exception),
+        cmocka_unit_test(test_left_catch_is_not_brought_back),
         cmocka_unit_test(test_hook_and_cancel_keep_each_catch),
         cmocka_unit_test(test_current_exception_is_per_context),
         cmocka_unit_test(test_uncaught_exceptions_is_per_context),

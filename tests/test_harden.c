@@ -20,6 +20,7 @@
 
 #include "coro.h"
 #include "arch.h"
+#include "registry.h" /* the layout of a control block, as debuggers read it */
 
 #define V(n) ((void *)(uintptr_t)(n))
 #define N(p) ((uintptr_t)(p))
@@ -224,14 +225,14 @@ static size_t block_bytes(const coro *co)
     return (size_t)(victim_memory + sizeof victim_memory - (const unsigned char *)co);
 }
 
-/* Internal layout the scribbles aim at: the first three words are fixed by
- * arch.h (saved stack pointer, inbox, resumer); then come the status and
- * kind (two ints), the entry, the first value, the user data, and the
- * stack's mapping, mapping size, bottom and top (src/coro.c). */
-#define STATUS_OFFSET (3 * sizeof(void *))
-#define ENTRY_OFFSET (3 * sizeof(void *) + 2 * sizeof(int))
-#define MAPPING_OFFSET (6 * sizeof(void *) + 2 * sizeof(int))
-#define BOTTOM_OFFSET (8 * sizeof(void *) + 2 * sizeof(int))
+/* Internal layout the scribbles aim at, where the registry describes it
+ * (coro.h): the status, with the kind (an int) right after it; the entry;
+ * the stack's bottom, which follows its mapping and mapping size
+ * (struct coro_stack, src/stack.h). */
+#define STATUS_OFFSET ((size_t)coro_registry.status_offset)
+#define ENTRY_OFFSET ((size_t)coro_registry.entry_offset)
+#define BOTTOM_OFFSET ((size_t)coro_registry.bottom_offset)
+#define MAPPING_OFFSET (BOTTOM_OFFSET - 2 * sizeof(void *))
 
 enum scribble {
     FILL_X,          /* the whole block: the 'X's */

@@ -185,15 +185,16 @@ static void reseal(struct coro *co)
 
 /* Whether co's control block is as the library left it, as far as a
  * switch into it can tell: the seal holds, the status is one of the four,
- * and a suspended context's saved stack pointer lies within its stack (a
- * running or dead context keeps none: switch_to and coro_start clear it).
+ * and a switched-out context's (suspended, or waiting in a resume) saved
+ * stack pointer lies within its stack (a running or dead context keeps
+ * none: switch_to and coro_start clear it).
  * A thread's own context lives in thread-local storage, not on a stack: its
  * stack pointer can only be checked for presence. */
 static inline int block_intact(const struct coro *co)
 {
     if (UNLIKELY(co->seal != seal_of(co, coro_check_key())))
         return 0;
-    if (LIKELY(co->status == CORO_SUSPENDED)) {
+    if (LIKELY(co->status == CORO_SUSPENDED || co->status == CORO_NORMAL)) {
         uintptr_t sp = (uintptr_t)co->sp;
         if (co->kind == KIND_THREAD)
             return sp != 0;
@@ -690,7 +691,7 @@ static COLD int yield_carefully(struct thread_state *t, struct coro *self, void 
     if (self->kind <= KIND_THREAD)
         return refused_switch(self);
     struct coro *to = self->resumer != NULL ? self->resumer : &t->self;
-    if (to != &t->self && !block_intact(to))
+    if (!block_intact(to))
         return CORO_ECORRUPT;
     self->resumer = NULL;
     self->status = CORO_SUSPENDED;
@@ -705,13 +706,13 @@ int coro_yield(void *value, void **resumed_with)
         return CORO_EOUTSIDE;
     /* The common yield goes back to the thread's own context. It lives in
      * thread-local storage, out of reach of any stack's overflow, and waits
-     * in a resume or transfer whenever a coroutine runs on its thread, so
-     * nothing of it needs checking; and naming it by its own address, not
-     * through the resumer link, lets its saved stack pointer be read without
-     * waiting for the loads before it. Its tests are folded into one word
-     * and one branch. */
+     * in a resume or transfer whenever a coroutine runs on its thread: it
+     * needs no seal, only its saved stack pointer (block_intact() for a
+     * thread's context); and naming it by its own address, not through the
+     * resumer link, lets that be read without waiting for the loads before
+     * it. The tests are folded into one word and one branch. */
     uintptr_t trouble = (uintptr_t)(self->kind <= KIND_THREAD) | (uintptr_t)(self->resumer != &t->self) |
-                        coro_cxx_eh_busy(t->cxx_eh_globals, &t->self.cxx_eh);
+                        (uintptr_t)(t->self.sp == NULL) | coro_cxx_eh_busy(t->cxx_eh_globals, &t->self.cxx_eh);
     if (UNLIKELY(trouble != 0))
         return yield_carefully(t, self, value, resumed_with);
     self->resumer = NULL;
@@ -719,27 +720,45 @@ int coro_yield(void *value, void **resumed_with)
     return switch_to_idle(t, self, &t->self, value, resumed_with);
 }
 
-int coro_transfer(coro *target, void *value, void **result)
+/* A transfer that the fast path did not take: every check in order. */
+static COLD int transfer_carefully(coro *target, void *value, void **result)
 {
-    if (target == NULL)
-        return CORO_EINVAL;
-    if (UNLIKELY(!block_intact(target)))
+    if (!block_intact(target))
         return CORO_ECORRUPT;
-    if (UNLIKELY(target->status != CORO_SUSPENDED))
+    if (target->status != CORO_SUSPENDED)
         return not_suspended(target);
-
     struct thread_state *t = this_thread();
     /* A thread's own context is suspended only on its thread; running it
      * anywhere else would run that thread's stack on two threads. */
-    if (UNLIKELY(target->kind == KIND_THREAD && target != &t->self))
+    if (target->kind == KIND_THREAD && target != &t->self)
         return CORO_ETHREAD;
     struct coro *self = running_on(t);
-    if (UNLIKELY(self->kind < KIND_THREAD))
+    if (self->kind < KIND_THREAD)
         return refused_switch(self);
     target->resumer = self->resumer;
     self->resumer = NULL;
     self->status = CORO_SUSPENDED;
     return switch_to(t, self, target, value, result);
+}
+
+int coro_transfer(coro *target, void *value, void **result)
+{
+    if (target == NULL)
+        return CORO_EINVAL;
+    struct thread_state *t = this_thread();
+    struct coro *self = t->running;
+    /* The two common targets: a coroutine (checked as a resume checks it),
+     * or the thread's own context, which needs no seal (see coro_yield()).
+     * The transferring context is a coroutine or the thread's own, not one
+     * that cancel or a hook runs. */
+    int target_ready = target == &t->self ? target->status == CORO_SUSPENDED && target->sp != NULL : resumable(target);
+    if (UNLIKELY(!target_ready || self == NULL || self->kind < KIND_THREAD ||
+                 coro_cxx_eh_busy(t->cxx_eh_globals, &target->cxx_eh) != 0))
+        return transfer_carefully(target, value, result);
+    target->resumer = self->resumer;
+    self->resumer = NULL;
+    self->status = CORO_SUSPENDED;
+    return switch_to_idle(t, self, target, value, result);
 }
 
 int coro_overflow_lookup(const void *address, const char **name, size_t *stack_size)

@@ -606,6 +606,35 @@ static void test_thread_context_without_stack_pointer(void **state)
     assert_int_equal(coro_destroy(co), CORO_OK);
 }
 
+/* The same on the way back by yield: the thread resumed the coroutine and
+ * waits in that resume. */
+static void *lose_it_then_yield(void *value)
+{
+    (void)value;
+    coro *thread = coro_thread();
+    void *saved;
+    memcpy(&saved, thread, sizeof saved);
+    memset(thread, 0, sizeof saved);
+    int refused = coro_yield(NULL, NULL) == CORO_ECORRUPT;
+    memcpy(thread, &saved, sizeof saved);
+    coro_yield(V(refused), NULL);
+    return NULL;
+}
+
+static void test_yield_to_thread_without_stack_pointer(void **state)
+{
+    (void)state;
+    coro *co;
+    struct coro_options opts = {.stack = victim_memory, .stack_size = sizeof victim_memory};
+    assert_int_equal(coro_create(&co, lose_it_then_yield, &opts), CORO_OK);
+    void *out = NULL;
+    assert_int_equal(coro_resume(co, NULL, &out), CORO_OK);
+    assert_ptr_equal(out, V(1));
+    assert_int_equal(coro_resume(co, NULL, NULL), CORO_OK);
+    assert_int_equal(coro_status(co), CORO_DEAD);
+    assert_int_equal(coro_destroy(co), CORO_OK);
+}
+
 /* ---- every result has its own, exact text ---- */
 
 static void test_every_strerror_text(void **state)
@@ -654,6 +683,7 @@ int main(void)
         cmocka_unit_test(test_running_block_overwritten_to_suspended),
         cmocka_unit_test(test_overwritten_mapping_is_not_freed),
         cmocka_unit_test(test_thread_context_without_stack_pointer),
+        cmocka_unit_test(test_yield_to_thread_without_stack_pointer),
         cmocka_unit_test(test_every_strerror_text),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

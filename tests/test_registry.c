@@ -7,10 +7,12 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <string.h>
 #include <cmocka.h>
 
 #include <pthread.h>
+#include <sched.h>
 
 #include "arch.h"
 #include "coro.h"
@@ -568,6 +570,101 @@ static void test_visit_while_threads_create_and_destroy(void **state)
     assert_int_equal(none.seen, 0);
 }
 
+/* One thread creates and destroys as fast as it can, keeping RING
+ * coroutines alive, while another visits: every visit must see the ring
+ * whole (RING or, mid-turn, RING + 1 of them) and every coroutine in it as
+ * its creator wrote it, never one being taken apart or half joined. */
+#define RING 4
+#define STRESS_VISITS 5000
+#define STRESS_TURNS 5000
+#define STRESS_VISITS_MAX 30000
+
+static char ring_tags[64];
+static int stop_ring;
+static unsigned long ring_turns; /* 0 until the ring is full */
+
+static void *ring_owner(void *arg)
+{
+    (void)arg;
+    coro *ring[RING];
+    unsigned sequence = 0;
+    char name[32];
+    for (int i = 0; i < RING; i++, sequence++) {
+        snprintf(name, sizeof name, "ring %u", sequence);
+        struct coro_options opts = {.name = name, .user_data = &ring_tags[sequence % sizeof ring_tags]};
+        if (coro_create(&ring[i], idle_entry, &opts) != CORO_OK)
+            return V(1);
+    }
+    while (!__atomic_load_n(&stop_ring, __ATOMIC_ACQUIRE)) {
+        int oldest = (int)(sequence % RING);
+        snprintf(name, sizeof name, "ring %u", sequence);
+        struct coro_options opts = {.name = name, .user_data = &ring_tags[sequence % sizeof ring_tags]};
+        coro *next;
+        if (coro_create(&next, idle_entry, &opts) != CORO_OK)
+            return V(1);
+        /* The pool hands the stack straight back to the next create, which
+         * writes a new name and user data over this control block. */
+        coro_destroy(ring[oldest]);
+        ring[oldest] = next;
+        sequence++;
+        __atomic_store_n(&ring_turns, sequence, __ATOMIC_RELAXED);
+    }
+    for (int i = 0; i < RING; i++)
+        coro_destroy(ring[i]);
+    return NULL;
+}
+
+struct ring_view {
+    int count;
+    int bad;
+};
+
+static int check_ring(const struct coro_visit_info *info, void *context)
+{
+    struct ring_view *view = context;
+    const char *tag = info->user_data;
+    if (tag < ring_tags || tag >= ring_tags + sizeof ring_tags)
+        return 0;
+    view->count++;
+    unsigned sequence;
+    char extra;
+    if (sscanf(info->name, "ring %u%c", &sequence, &extra) != 1 || tag != &ring_tags[sequence % sizeof ring_tags] ||
+        info->status != CORO_SUSPENDED)
+        view->bad++;
+    return 0;
+}
+
+static void test_visits_never_see_the_owner_midway(void **state)
+{
+    (void)state;
+    pthread_t owner;
+    stop_ring = 0;
+    ring_turns = 0;
+    assert_int_equal(pthread_create(&owner, NULL, ring_owner, NULL), 0);
+    while (__atomic_load_n(&ring_turns, __ATOMIC_RELAXED) == 0)
+        sched_yield();
+    /* Go on until both sides did plenty, however the two are scheduled. */
+    long visits = 0, bad = 0, wrong_count = 0;
+    unsigned long turns = 0;
+    while ((visits < STRESS_VISITS || turns < STRESS_TURNS) && visits < STRESS_VISITS_MAX) {
+        struct ring_view view = {0, 0};
+        assert_int_equal(coro_visit(check_ring, &view), CORO_OK);
+        visits++;
+        bad += view.bad;
+        if (view.count != RING && view.count != RING + 1)
+            wrong_count++;
+        turns = __atomic_load_n(&ring_turns, __ATOMIC_RELAXED);
+    }
+    __atomic_store_n(&stop_ring, 1, __ATOMIC_RELEASE);
+    void *failed;
+    assert_int_equal(pthread_join(owner, &failed), 0);
+    assert_null(failed);
+    print_message("%ld visits while the owner made %lu turns\n", visits, turns);
+    assert_int_equal(bad, 0);
+    assert_int_equal(wrong_count, 0);
+}
+
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -582,6 +679,7 @@ int main(void)
         cmocka_unit_test(test_visit_shows_cancelled),
         cmocka_unit_test(test_visit_stop_and_misuse),
         cmocka_unit_test(test_visit_while_threads_create_and_destroy),
+        cmocka_unit_test(test_visits_never_see_the_owner_midway),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

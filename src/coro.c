@@ -589,22 +589,44 @@ int coro_create(coro **out, coro_entry entry, const struct coro_options *opts)
     return CORO_OK;
 }
 
-int coro_destroy(coro *co)
+/* What a destroy of co needs, in one pass with a single way out for the
+ * common case: both seals hold, it is a coroutine, not a thread's own
+ * context, and it is dead or suspended with its saved stack pointer in its
+ * stack (block_intact()), and the calling thread is not walking the
+ * registry. destroy_refused() tells which failed. */
+static inline int destroyable(const struct coro *co)
 {
-    if (co == NULL)
-        return CORO_EINVAL;
-    if (UNLIKELY(!block_intact(co)))
+    uintptr_t key = coro_check_key();
+    uintptr_t sp = (uintptr_t)co->sp;
+    uintptr_t unsealed = (co->seal ^ seal_of(co, key)) | (co->stack_seal ^ stack_seal_of(co, key));
+    return unsealed == 0 && co->kind != KIND_THREAD && !coro_registry_walking() &&
+           (co->status == CORO_DEAD ||
+            (co->status == CORO_SUSPENDED && sp > (uintptr_t)co->stack.bottom && sp < (uintptr_t)co));
+}
+
+/* The error of a destroy that destroyable() refused, the first of them in
+ * the order coro.h gives. */
+static NOINLINE int destroy_refused(const struct coro *co)
+{
+    if (!block_intact(co))
         return CORO_ECORRUPT;
     if (co->kind == KIND_THREAD)
         return CORO_ETHREAD;
     /* The kind is sealed, so this check of what only destroy uses can wait
      * until a thread's context (whose stack bounds ASan fills in) is out. */
-    if (UNLIKELY(co->stack_seal != stack_seal_of(co, coro_check_key())))
+    if (co->stack_seal != stack_seal_of(co, coro_check_key()))
         return CORO_ECORRUPT;
     if (co->status == CORO_RUNNING || co->status == CORO_NORMAL)
         return not_suspended(co);
-    if (UNLIKELY(coro_registry_walking()))
-        return CORO_EBUSY;
+    return CORO_EBUSY; /* the calling thread is walking the registry */
+}
+
+int coro_destroy(coro *co)
+{
+    if (co == NULL)
+        return CORO_EINVAL;
+    if (UNLIKELY(!destroyable(co)))
+        return destroy_refused(co);
     coro_registry_leave(&co->registry);
     sanitizer_stack_destroyed(co);
     /* The control block is inside the stack, which the pool or arena

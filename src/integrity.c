@@ -7,7 +7,7 @@
 
 #include "arch.h"
 
-int coro_check_options(const struct coro_options *opts, size_t block_size)
+int coro_check_placed_options(const struct coro_options *opts, size_t block_size)
 {
     /* Contradictions first, so that the code does not depend on which
      * field a check happens to read first (coro.h lists them). */
@@ -16,37 +16,30 @@ int coro_check_options(const struct coro_options *opts, size_t block_size)
             return CORO_EINVAL;
         return CORO_OK; /* the arena set its shape when it was made */
     }
-    if (opts->stack != NULL) {
-        if (opts->stack_size == 0 || (opts->guard_size != 0 && opts->guard_size != CORO_NO_GUARD))
-            return CORO_EINVAL;
-        /* The stack ends at stack + stack_size, which must be an address:
-         * a range that wraps would put the control block below stack. */
-        uintptr_t bottom = (uintptr_t)opts->stack;
-        if (opts->stack_size > UINTPTR_MAX - bottom)
-            return CORO_EINVAL;
-        uintptr_t top = bottom + opts->stack_size;
-        /* What create will do, checked without writing: the block goes
-         * at the top, aligned down to 64 bytes, one frame below it, and
-         * CORO_STACK_MIN usable bytes below that. */
-        if (opts->stack_size < block_size + CORO_ARCH_FRAME_SIZE + CORO_STACK_MIN)
-            return CORO_ESTACK;
-        uintptr_t block = (top - block_size) & ~(uintptr_t)63;
-        if (block - bottom < CORO_ARCH_FRAME_SIZE + CORO_STACK_MIN)
-            return CORO_ESTACK;
-        return CORO_OK;
-    }
-    if (opts->stack_size != 0 && opts->stack_size < CORO_STACK_MIN)
+    /* A caller's stack. */
+    if (opts->stack_size == 0 || (opts->guard_size != 0 && opts->guard_size != CORO_NO_GUARD))
+        return CORO_EINVAL;
+    /* The stack ends at stack + stack_size, which must be an address: a
+     * range that wraps would put the control block below stack. */
+    uintptr_t bottom = (uintptr_t)opts->stack;
+    if (opts->stack_size > UINTPTR_MAX - bottom)
+        return CORO_EINVAL;
+    uintptr_t top = bottom + opts->stack_size;
+    /* What create will do, checked without writing: the block goes at the
+     * top, aligned down to 64 bytes, one frame below it, and CORO_STACK_MIN
+     * usable bytes below that. */
+    if (opts->stack_size < block_size + CORO_ARCH_FRAME_SIZE + CORO_STACK_MIN)
+        return CORO_ESTACK;
+    uintptr_t block = (top - block_size) & ~(uintptr_t)63;
+    if (block - bottom < CORO_ARCH_FRAME_SIZE + CORO_STACK_MIN)
         return CORO_ESTACK;
     return CORO_OK;
 }
 
 atomic_uintptr_t coro_check_key_word;
 
-uintptr_t coro_check_key_make(void)
+uintptr_t coro_check_key_first(void)
 {
-    uintptr_t made = coro_check_key();
-    if (made != 0)
-        return made;
     /* Not a cryptographic secret: it keeps a block copied from elsewhere,
      * or bytes that happen to repeat a pattern, from carrying a valid seal. */
     int on_stack;

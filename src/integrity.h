@@ -20,18 +20,6 @@
 
 #include "coro.h"
 
-/* The code coro_create() returns for opts (never NULL) before it takes a
- * stack: CORO_OK when the options can be used. block_size is the control
- * block's size, which a caller-supplied stack must hold at its top (aligned
- * down to 64 bytes) above one suspended frame and CORO_STACK_MIN bytes.
- * Every contradiction gives CORO_EINVAL whatever else is wrong, then a
- * stack too small gives CORO_ESTACK. */
-int coro_check_options(const struct coro_options *opts, size_t block_size);
-
-/* The per-process key of every seal: made at the first call, from the
- * addresses where the system loaded the library and the stack (ASLR) and
- * the clock. Never 0 once made. */
-uintptr_t coro_check_key_make(void);
 
 /* The key, or 0 before the first coro_check_key_make(). Read inline on
  * every switch: a call there would cost the switch path its frameless
@@ -65,6 +53,42 @@ static inline uintptr_t coro_check_seal(uintptr_t key, uintptr_t w0, uintptr_t w
     const unsigned quarter = sizeof(uintptr_t) * 2;
     return (key ^ w0) ^ (coro_check_rotate(w1, quarter) ^ coro_check_rotate(w2, 2 * quarter)) ^
            coro_check_rotate(w3, 3 * quarter);
+}
+
+/* coro_check_options() for options that name an arena or a caller's
+ * stack, the cases with contradictions to look for. */
+int coro_check_placed_options(const struct coro_options *opts, size_t block_size);
+
+/* The code coro_create() returns for opts (never NULL) before it takes a
+ * stack: CORO_OK when the options can be used. block_size is the control
+ * block's size, which a caller-supplied stack must hold at its top (aligned
+ * down to 64 bytes) above one suspended frame and CORO_STACK_MIN bytes.
+ * Every contradiction gives CORO_EINVAL whatever else is wrong, then a
+ * stack too small gives CORO_ESTACK. Inline: options that ask the pool for
+ * a stack, those of nearly every create, have one rule, and create reads
+ * the same fields right after. */
+static inline int coro_check_options(const struct coro_options *opts, size_t block_size)
+{
+    if (opts->arena != NULL || opts->stack != NULL)
+        return coro_check_placed_options(opts, block_size);
+    if (opts->stack_size != 0 && opts->stack_size < CORO_STACK_MIN)
+        return CORO_ESTACK;
+    return CORO_OK;
+}
+
+/* Makes the key: the first call's work in coro_check_key_make(). */
+uintptr_t coro_check_key_first(void);
+
+/* The per-process key of every seal: made at the first call, from the
+ * addresses where the system loaded the library and the stack (ASLR) and
+ * the clock. Never 0 once made. Inline, as a load and a test: every create
+ * calls it, and only the first makes the key. */
+static inline uintptr_t coro_check_key_make(void)
+{
+    uintptr_t key = coro_check_key();
+    if (key != 0)
+        return key;
+    return coro_check_key_first();
 }
 
 #endif /* CORO_INTEGRITY_H */

@@ -20,6 +20,7 @@
 
 #include "coro.h"
 #include "arch.h"
+#include "integrity.h" /* the seal key, which no public call shows */
 #include "registry.h" /* the layout of a control block, as debuggers read it */
 
 #define V(n) ((void *)(uintptr_t)(n))
@@ -635,6 +636,19 @@ static void test_yield_to_thread_without_stack_pointer(void **state)
     assert_int_equal(coro_destroy(co), CORO_OK);
 }
 
+/* The seals are made over a key of this process, not over nothing: a
+ * create leaves it made, and every later use gets the same one. */
+static void test_seal_key_made_by_create(void **state)
+{
+    (void)state;
+    coro *co;
+    assert_int_equal(coro_create(&co, return_value, NULL), CORO_OK);
+    uintptr_t key = coro_check_key();
+    assert_true(key != 0);
+    assert_true(coro_check_key_make() == key);
+    assert_int_equal(coro_destroy(co), CORO_OK);
+}
+
 /* ---- every result has its own, exact text ---- */
 
 static void test_every_strerror_text(void **state)
@@ -684,6 +698,7 @@ int main(void)
         cmocka_unit_test(test_overwritten_mapping_is_not_freed),
         cmocka_unit_test(test_thread_context_without_stack_pointer),
         cmocka_unit_test(test_yield_to_thread_without_stack_pointer),
+        cmocka_unit_test(test_seal_key_made_by_create),
         cmocka_unit_test(test_every_strerror_text),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

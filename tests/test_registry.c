@@ -1,21 +1,24 @@
 /*
  * Seeing every coroutine: coro_stack_info (bounds, use now, high-water mark
  * after a deep call), coro_stack_remaining, and coro_visit, alone and while
- * other threads create, run and destroy coroutines.
+ * other threads create, run and destroy coroutines; the registry's lists
+ * owned by threads (registry.h): revoked by a destroy from another thread,
+ * given back when their owner exits, and never changed under a visitor.
  */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
-#include <stdio.h>
 #include <string.h>
 #include <cmocka.h>
 
 #include <pthread.h>
 #include <sched.h>
+#include <stdio.h>
 
 #include "arch.h"
 #include "coro.h"
+#include "registry.h" /* the lists' documented fields, read as a debugger would */
 
 #define V(n) ((void *)(uintptr_t)(n))
 #define KIB ((size_t)1024)
@@ -570,10 +573,206 @@ static void test_visit_while_threads_create_and_destroy(void **state)
     assert_int_equal(none.seen, 0);
 }
 
-/* One thread creates and destroys as fast as it can, keeping RING
- * coroutines alive, while another visits: every visit must see the ring
- * whole (RING or, mid-turn, RING + 1 of them) and every coroutine in it as
- * its creator wrote it, never one being taken apart or half joined. */
+/* --- lists owned by threads --- */
+
+static struct coro_registry_link *link_of(coro *co)
+{
+    return (struct coro_registry_link *)((char *)co + coro_registry.link_offset);
+}
+
+/* The list whose first link is co's: where a create just put it. */
+static int list_heading(coro *co)
+{
+    for (int i = 0; i < CORO_REGISTRY_LISTS; i++)
+        if (__atomic_load_n(&coro_registry.lists[i].head, __ATOMIC_RELAXED) == link_of(co))
+            return i;
+    return -1;
+}
+
+static uintptr_t owner_of(int list)
+{
+    return __atomic_load_n(&coro_registry.lists[list].owner, __ATOMIC_ACQUIRE);
+}
+
+static uint32_t biased(int list)
+{
+    return __atomic_load_n(&coro_registry.lists[list].biased, __ATOMIC_RELAXED);
+}
+
+static int owned_lists(void)
+{
+    int owned = 0;
+    for (int i = 0; i < CORO_REGISTRY_LISTS; i++)
+        owned += owner_of(i) != 0;
+    return owned;
+}
+
+static char owner_tag;
+
+static int count_owner_tagged(const struct coro_visit_info *info, void *context)
+{
+    if (info->user_data == &owner_tag)
+        ++*(int *)context;
+    return 0;
+}
+
+static int owner_tagged_alive(void)
+{
+    int count = 0;
+    assert_int_equal(coro_visit(count_owner_tagged, &count), CORO_OK);
+    return count;
+}
+
+/* Two threads take turns: each waits for its own number. */
+static int turn;
+
+static void wait_for_turn(int mine)
+{
+    while (__atomic_load_n(&turn, __ATOMIC_ACQUIRE) != mine)
+        sched_yield();
+}
+
+static void give_turn(int next)
+{
+    __atomic_store_n(&turn, next, __ATOMIC_RELEASE);
+}
+
+struct revoked {
+    coro *given_away;        /* for the main thread to destroy */
+    int list;                /* the owner's */
+    uint32_t biased_before;  /* its bias before that destroy */
+    uint32_t biased_after;
+    int alive_seen;          /* what the owner's visit found at the end */
+};
+
+/* Owns a list, hands one coroutine to the main thread to destroy, then goes
+ * on creating and destroying on the same list. */
+static void *owner_after_revoke(void *arg)
+{
+    struct revoked *r = arg;
+    struct coro_options opts = {.name = "owned", .user_data = &owner_tag};
+    coro *kept, *held[8];
+    if (coro_create(&kept, idle_entry, &opts) != CORO_OK || coro_create(&r->given_away, idle_entry, &opts) != CORO_OK)
+        return V(1);
+    r->list = list_heading(r->given_away);
+    r->biased_before = r->list >= 0 ? biased(r->list) : 0;
+    give_turn(1);
+    wait_for_turn(2);
+    r->biased_after = r->list >= 0 ? biased(r->list) : 1;
+    /* Now on the lock path: links and unlinks at both ends of the list. */
+    for (int round = 0; round < 100; round++) {
+        for (int i = 0; i < 8; i++)
+            if (coro_create(&held[i], idle_entry, &opts) != CORO_OK)
+                return V(1);
+        for (int i = round % 2; i < 8; i += 2)
+            coro_destroy(held[i]);
+        for (int i = 1 - round % 2; i < 8; i += 2)
+            coro_destroy(held[i]);
+    }
+    for (int i = 0; i < 3; i++)
+        if (coro_create(&held[i], idle_entry, &opts) != CORO_OK)
+            return V(1);
+    coro_destroy(held[1]);
+    r->alive_seen = owner_tagged_alive();
+    coro_destroy(held[0]);
+    coro_destroy(held[2]);
+    coro_destroy(kept);
+    return NULL;
+}
+
+static void test_destroy_from_another_thread_revokes_the_bias(void **state)
+{
+    (void)state;
+    struct revoked r = {.list = -1};
+    pthread_t owner;
+    give_turn(0);
+    assert_int_equal(pthread_create(&owner, NULL, owner_after_revoke, &r), 0);
+    wait_for_turn(1);
+    assert_true(r.list >= 0);
+    assert_true(owner_of(r.list) != 0);
+    assert_int_equal(owner_tagged_alive(), 2);
+    assert_int_equal(coro_destroy(r.given_away), CORO_OK);
+    assert_int_equal(owner_tagged_alive(), 1);
+    give_turn(2);
+    void *failed;
+    assert_int_equal(pthread_join(owner, &failed), 0);
+    assert_null(failed);
+    print_message("the owner's list was %sbiased before the destroy from another thread\n",
+                  r.biased_before ? "" : "not ");
+    /* For good: even the owner's own changes after it do not bring it back. */
+    assert_int_equal(r.biased_after, 0);
+    /* kept and the two of the last three. */
+    assert_int_equal(r.alive_seen, 3);
+    assert_int_equal(owner_tagged_alive(), 0);
+    assert_int_equal(owner_of(r.list), 0);
+}
+
+#define SHORT_LIVED_THREADS (2 * CORO_REGISTRY_LISTS + 8)
+
+struct short_lived {
+    int list;          /* the list its first create joined */
+    uintptr_t owner;   /* that list's owner while it ran */
+    coro *left;        /* alive past the thread's exit, or NULL */
+};
+
+static void *create_and_exit(void *arg)
+{
+    struct short_lived *s = arg;
+    struct coro_options opts = {.name = "left", .user_data = &owner_tag};
+    coro *a, *b;
+    if (coro_create(&a, idle_entry, &opts) != CORO_OK || coro_create(&b, idle_entry, &opts) != CORO_OK)
+        return V(1);
+    s->list = list_heading(b);
+    s->owner = s->list >= 0 ? owner_of(s->list) : 0;
+    coro_destroy(b);
+    if (s->left != NULL)
+        s->left = a;
+    else
+        coro_destroy(a);
+    return NULL;
+}
+
+static void test_lists_are_given_back_when_threads_exit(void **state)
+{
+    (void)state;
+    static struct short_lived threads[SHORT_LIVED_THREADS];
+    int owned_before = owned_lists();
+    int reused = 0, kept = 0;
+    uintptr_t seen_on[CORO_REGISTRY_LISTS] = {0};
+    for (int i = 0; i < SHORT_LIVED_THREADS; i++) {
+        struct short_lived *s = &threads[i];
+        /* Every third thread leaves a coroutine behind: non-NULL asks. */
+        s->left = i % 3 == 0 ? (coro *)&threads : NULL;
+        pthread_t thread;
+        assert_int_equal(pthread_create(&thread, NULL, create_and_exit, s), 0);
+        void *failed;
+        assert_int_equal(pthread_join(thread, &failed), 0);
+        assert_null(failed);
+        /* It owned its list while it ran, and gave it back. */
+        assert_true(s->list >= 0);
+        assert_true(s->owner != 0);
+        assert_int_equal(owner_of(s->list), 0);
+        assert_int_equal(owned_lists(), owned_before);
+        if (seen_on[s->list] != 0)
+            reused++;
+        seen_on[s->list] = 1;
+        kept += s->left != NULL;
+    }
+    /* More threads than lists, one at a time: lists were claimed again. */
+    assert_true(reused >= SHORT_LIVED_THREADS - CORO_REGISTRY_LISTS);
+    /* The coroutines outlive their threads in lists nobody owns, and the
+     * main thread destroys them. */
+    assert_int_equal(owner_tagged_alive(), kept);
+    for (int i = 0; i < SHORT_LIVED_THREADS; i++)
+        if (threads[i].left != NULL)
+            assert_int_equal(coro_destroy(threads[i].left), CORO_OK);
+    assert_int_equal(owner_tagged_alive(), 0);
+}
+
+/* One thread creates and destroys as fast as it can on the list it owns,
+ * keeping RING coroutines alive, while another visits: every visit must see
+ * the ring whole (RING or, mid-turn, RING + 1 of them) and every coroutine
+ * in it as its creator wrote it, never one being taken apart. */
 #define RING 4
 #define STRESS_VISITS 5000
 #define STRESS_TURNS 5000
@@ -643,7 +842,8 @@ static void test_visits_never_see_the_owner_midway(void **state)
     assert_int_equal(pthread_create(&owner, NULL, ring_owner, NULL), 0);
     while (__atomic_load_n(&ring_turns, __ATOMIC_RELAXED) == 0)
         sched_yield();
-    /* Go on until both sides did plenty, however the two are scheduled. */
+    /* Visits are dear for the owner (each stops it for the barrier): go on
+     * until both sides did plenty, however the two are scheduled. */
     long visits = 0, bad = 0, wrong_count = 0;
     unsigned long turns = 0;
     while ((visits < STRESS_VISITS || turns < STRESS_TURNS) && visits < STRESS_VISITS_MAX) {
@@ -664,7 +864,6 @@ static void test_visits_never_see_the_owner_midway(void **state)
     assert_int_equal(wrong_count, 0);
 }
 
-
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -679,6 +878,8 @@ int main(void)
         cmocka_unit_test(test_visit_shows_cancelled),
         cmocka_unit_test(test_visit_stop_and_misuse),
         cmocka_unit_test(test_visit_while_threads_create_and_destroy),
+        cmocka_unit_test(test_destroy_from_another_thread_revokes_the_bias),
+        cmocka_unit_test(test_lists_are_given_back_when_threads_exit),
         cmocka_unit_test(test_visits_never_see_the_owner_midway),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

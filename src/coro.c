@@ -221,15 +221,21 @@ static int not_suspended(const struct coro *co)
     return CORO_OK;
 }
 
-/* What a resume of co needs, on the fast path: co is intact and suspended
- * (block_intact(), with CORO_SUSPENDED known) and no thread's own context.
- * resume_carefully() tells which failed. */
-static inline int resumable(const struct coro *co)
+/* What a switch into a coroutine needs, on the fast paths: co is intact
+ * (block_intact(), with its status known: CORO_SUSPENDED for a resume or a
+ * transfer, CORO_NORMAL for a yield back to it) and no thread's own
+ * context. The careful paths tell which failed. */
+static inline int coroutine_intact(const struct coro *co, enum coro_status status)
 {
     uintptr_t sp = (uintptr_t)co->sp;
     uintptr_t bottom = (uintptr_t)co->stack.bottom;
-    return co->seal == seal_of(co, coro_check_key()) && co->status == CORO_SUSPENDED && co->kind != KIND_THREAD &&
+    return co->seal == seal_of(co, coro_check_key()) && co->status == status && co->kind != KIND_THREAD &&
            sp > bottom && sp < (uintptr_t)co;
+}
+
+static inline int resumable(const struct coro *co)
+{
+    return coroutine_intact(co, CORO_SUSPENDED);
 }
 
 static NOINLINE void thread_init(struct thread_state *t)
@@ -749,6 +755,7 @@ int coro_yield(void *value, void **resumed_with)
     struct coro *self = t->running;
     if (UNLIKELY(self == NULL))
         return CORO_EOUTSIDE;
+    struct coro *to = self->resumer;
     /* The common yield goes back to the thread's own context. It lives in
      * thread-local storage, out of reach of any stack's overflow, and waits
      * in a resume or transfer whenever a coroutine runs on its thread: it
@@ -756,13 +763,23 @@ int coro_yield(void *value, void **resumed_with)
      * thread's context); and naming it by its own address, not through the
      * resumer link, lets that be read without waiting for the loads before
      * it. The tests are folded into one word and one branch. */
-    uintptr_t trouble = (uintptr_t)(self->kind <= KIND_THREAD) | (uintptr_t)(self->resumer != &t->self) |
-                        (uintptr_t)(t->self.sp == NULL) | coro_cxx_eh_busy(t->cxx_eh_globals, &t->self.cxx_eh);
-    if (UNLIKELY(trouble != 0))
+    if (LIKELY(to == &t->self)) {
+        uintptr_t trouble = (uintptr_t)(self->kind <= KIND_THREAD) | (uintptr_t)(t->self.sp == NULL) |
+                            coro_cxx_eh_busy(t->cxx_eh_globals, &t->self.cxx_eh);
+        if (UNLIKELY(trouble != 0))
+            return yield_carefully(t, self, value, resumed_with);
+        self->resumer = NULL;
+        self->status = CORO_SUSPENDED;
+        return switch_to_idle(t, self, &t->self, value, resumed_with);
+    }
+    /* Back to a coroutine that resumed this one (generators feeding each
+     * other): checked as a resume checks its target. */
+    if (UNLIKELY(to == NULL || self->kind <= KIND_THREAD || !coroutine_intact(to, CORO_NORMAL) ||
+                 coro_cxx_eh_busy(t->cxx_eh_globals, &to->cxx_eh) != 0))
         return yield_carefully(t, self, value, resumed_with);
     self->resumer = NULL;
     self->status = CORO_SUSPENDED;
-    return switch_to_idle(t, self, &t->self, value, resumed_with);
+    return switch_to_idle(t, self, to, value, resumed_with);
 }
 
 /* A transfer that the fast path did not take: every check in order. */

@@ -114,6 +114,57 @@ void test_left_catch_is_not_brought_back(void **)
     assert_int_equal(coro_destroy(co), CORO_OK);
 }
 
+/* Between two coroutines: the outer one resumes the inner one from inside
+ * its catch block, and the inner one yields back to it (a coroutine, not
+ * the thread) from inside a catch block of its own, then leaves it. */
+void *inner_catches(void *)
+{
+    try {
+        throw std::runtime_error("inner's");
+    } catch (const std::runtime_error &) {
+        if (current_message() != "inner's")
+            return reinterpret_cast<void *>(1);
+        coro_yield(nullptr, nullptr); /* back to the outer coroutine */
+        if (current_message() != "inner's")
+            return reinterpret_cast<void *>(2);
+    }
+    return current_message().empty() ? nullptr : reinterpret_cast<void *>(3);
+}
+
+void *outer_catches(void *)
+{
+    coro *inner;
+    if (coro_create(&inner, inner_catches, nullptr) != CORO_OK)
+        return reinterpret_cast<void *>(10);
+    void *result = reinterpret_cast<void *>(-1);
+    try {
+        throw std::runtime_error("outer's");
+    } catch (const std::runtime_error &) {
+        coro_resume(inner, nullptr, nullptr);
+        /* The inner one yielded inside its catch: this is still ours. */
+        if (current_message() != "outer's")
+            return reinterpret_cast<void *>(11);
+        coro_resume(inner, nullptr, &result);
+        if (current_message() != "outer's")
+            return reinterpret_cast<void *>(12);
+    }
+    coro_destroy(inner);
+    if (result != nullptr)
+        return reinterpret_cast<void *>(20 + reinterpret_cast<uintptr_t>(result));
+    return current_message().empty() ? nullptr : reinterpret_cast<void *>(13);
+}
+
+void test_yield_to_a_coroutine_keeps_each_catch(void **)
+{
+    coro *outer;
+    assert_int_equal(coro_create(&outer, outer_catches, nullptr), CORO_OK);
+    void *result = reinterpret_cast<void *>(-1);
+    assert_int_equal(coro_resume(outer, nullptr, &result), CORO_OK);
+    assert_null(result);
+    assert_string_equal(current_message().c_str(), "");
+    assert_int_equal(coro_destroy(outer), CORO_OK);
+}
+
 /* The same through the other ways into a coroutine: a resume with a hand-off
  * hook, and a cancel, each run from inside the resumer's catch block. The
  * hook runs with the coroutine's exception state, as the coroutine will. */
@@ -353,6 +404,7 @@ int main()
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_leaving_catch_in_coroutine_keeps_resumers_exception),
         cmocka_unit_test(test_left_catch_is_not_brought_back),
+        cmocka_unit_test(test_yield_to_a_coroutine_keeps_each_catch),
         cmocka_unit_test(test_hook_and_cancel_keep_each_catch),
         cmocka_unit_test(test_current_exception_is_per_context),
         cmocka_unit_test(test_uncaught_exceptions_is_per_context),

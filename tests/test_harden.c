@@ -480,9 +480,11 @@ static void test_unguarded_neighbour_overwritten(void **state)
 }
 
 /* Yield to a resumer whose block was overwritten: refused, the coroutine
- * stays running; with the bytes put back, the yield goes through. */
+ * stays running; with the bytes put back, the yield goes through. Filled
+ * with 'X's, and with one bit of a sealed word flipped (which no other test
+ * of the yield notices). */
 static coro *upper, *lower;
-static int yield_results[3];
+static int yield_results[4];
 
 static void *scribble_on_resumer(void *value)
 {
@@ -494,6 +496,9 @@ static void *scribble_on_resumer(void *value)
     yield_results[0] = coro_yield(V(1), NULL);
     yield_results[1] = coro_status(upper) == CORO_RUNNING && coro_running() == upper;
     yield_results[2] = coro_yield_with(V(1), NULL, count_hook, NULL);
+    memcpy(lower, saved, size);
+    ((unsigned char *)lower)[ENTRY_OFFSET] ^= 0x10;
+    yield_results[3] = coro_yield(V(1), NULL);
     memcpy(lower, saved, size);
     coro_yield(V(2), NULL);
     return V(3);
@@ -522,6 +527,7 @@ static void test_yield_to_an_overwritten_resumer(void **state)
     assert_int_equal(yield_results[0], CORO_ECORRUPT);
     assert_int_equal(yield_results[1], 1);
     assert_int_equal(yield_results[2], CORO_ECORRUPT);
+    assert_int_equal(yield_results[3], CORO_ECORRUPT);
     assert_int_equal(hook_runs, 0);
     assert_int_equal(coro_resume(upper, NULL, &out), CORO_OK);
     assert_int_equal(N(out), 3);

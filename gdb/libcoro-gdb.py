@@ -296,9 +296,9 @@ def _waiting_place(c, registry):
 
 # libcoro's functions that can hold a suspended context's innermost frames
 # (in an unoptimised build, where the switch is not a tail call).
-LIBRARY_FUNCTIONS = {"switch_to", "switch_stacks", "switch_with_cxx_eh", "switch_with_hook", "coro_yield", "coro_resume",
-                     "coro_transfer", "coro_cancel", "coro_resume_with", "coro_yield_with", "coro_transfer_with",
-                     "first_use_then"}
+LIBRARY_FUNCTIONS = {"switch_to", "switch_to_idle", "switch_stacks", "switch_handing_over_cxx_eh", "switch_with_hook",
+                     "coro_yield", "yield_carefully", "coro_resume", "resume_carefully", "coro_transfer",
+                     "transfer_carefully", "coro_cancel", "coro_resume_with", "coro_yield_with", "coro_transfer_with"}
 
 
 def _first_frame_outside_library(c):

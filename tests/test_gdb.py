@@ -23,6 +23,7 @@ function and on into the resumer), and `coroutine N` with frame/up/info
 args on the selected coroutine. Exit status 0 when everything holds, 77
 (skipped) without gdb, 1 otherwise."""
 
+import ast
 import os
 import re
 import shutil
@@ -139,9 +140,18 @@ def parse_table(text):
 
 
 # libcoro's own frames above the place a context waits, which an
-# unoptimised build keeps (the switch is no tail call there).
-LIBRARY_FRAMES = {"switch_to", "switch_stacks", "switch_with_cxx_eh", "switch_with_hook", "coro_yield", "coro_resume",
-                  "coro_transfer", "coro_cancel", "coro_resume_with", "coro_yield_with", "coro_transfer_with"}
+# unoptimised build keeps (the switch is no tail call there): the extension's
+# own list, read from its source so that the two cannot drift apart.
+def library_functions(extension_path):
+    with open(extension_path, encoding="utf-8") as source_file:
+        tree = ast.parse(source_file.read(), extension_path)
+    for node in tree.body:
+        if isinstance(node, ast.Assign) and any(getattr(t, "id", None) == "LIBRARY_FUNCTIONS" for t in node.targets):
+            return ast.literal_eval(node.value)
+    raise SystemExit("test_gdb: no LIBRARY_FUNCTIONS in " + extension_path)
+
+
+LIBRARY_FRAMES = library_functions(extension)
 
 
 def frame_functions(text):

@@ -378,12 +378,14 @@ static inline void sanitizer_switch_finish(struct coro *self)
  * the rare switch that has something to hand over continues out of line
  * and still ends in a tail call to the arch switch.
  */
+#if !defined(CORO_ASAN) && !defined(CORO_TSAN)
 static NOINLINE int switch_handing_over_cxx_eh(struct thread_state *t, struct coro *from, struct coro *to,
                                                void *load_sp, intptr_t result)
 {
     coro_cxx_eh_hand_over(t->cxx_eh_globals, &from->cxx_eh, &to->cxx_eh);
     return coro_arch_switch_result(&from->sp, load_sp, result);
 }
+#endif
 
 /* Saves the running stack into `from` and continues `to`, which the caller
  * has made the thread's running context, at load_sp: its own saved stack
@@ -1078,6 +1080,13 @@ static int switch_with_hook(struct thread_state *t, struct coro *from, struct co
         *to->inbox = value;
     from->inbox = inbox;
     char *hook_top = (char *)to->sp - HOOK_GAP;
+#if defined(CORO_ASAN)
+    /* The same memory may still carry ASan's poison of frames that ran
+     * there before (a frame switched away from inside never returns to
+     * clear its redzones): it is free now, below to's stack pointer. */
+    ASAN_UNPOISON_MEMORY_REGION(hook_top - CORO_ARCH_FRAME_SIZE - 2 * CORO_ARCH_STACK_ALIGN,
+                                CORO_ARCH_FRAME_SIZE + 2 * CORO_ARCH_STACK_ALIGN + HOOK_GAP);
+#endif
 #if defined(CORO_HAVE_VALGRIND)
     /* Memcheck made the stack below to's stack pointer inaccessible when
      * its frames returned; the request and the hook's frame go there. */

@@ -701,10 +701,10 @@ static COLD int refused_switch(const struct coro *self)
     return self->kind == KIND_CANCELLED ? CORO_ECANCELED : CORO_EOUTSIDE;
 }
 
-/* A resume that the fast path did not take: every check in order, with
- * the code that tells what failed, a thread's first use, and the C++
- * exception state handed over. */
-static COLD int resume_carefully(coro *co, void *value, void **result)
+/* Why co cannot be resumed, or CORO_OK: every check in order, each with
+ * the code that tells what failed (coro_resume()'s careful path and
+ * coro_resume_with()). */
+static int resume_refused(const struct coro *co)
 {
     if (!block_intact(co))
         return CORO_ECORRUPT;
@@ -712,6 +712,16 @@ static COLD int resume_carefully(coro *co, void *value, void **result)
         return not_suspended(co);
     if (co->kind == KIND_THREAD)
         return CORO_ETHREAD;
+    return CORO_OK;
+}
+
+/* A resume that the fast path did not take: every check in order, a
+ * thread's first use, and the C++ exception state handed over. */
+static COLD int resume_carefully(coro *co, void *value, void **result)
+{
+    int refused = resume_refused(co);
+    if (refused != CORO_OK)
+        return refused;
     struct thread_state *t = this_thread();
     struct coro *self = running_on(t);
     self->status = CORO_NORMAL;
@@ -735,6 +745,15 @@ int coro_resume(coro *co, void *value, void **result)
     return switch_to_idle(t, self, co, value, result);
 }
 
+/* Where a yield from self goes, checked (block_intact()): its resumer, or
+ * with none the thread's own context; NULL when that block was
+ * overwritten. */
+static struct coro *checked_resumer(struct thread_state *t, const struct coro *self)
+{
+    struct coro *to = self->resumer != NULL ? self->resumer : &t->self;
+    return block_intact(to) ? to : NULL;
+}
+
 /* A yield that coro_yield()'s one test did not pass: refused, or back to a
  * coroutine, or with C++ exception state to hand over. */
 static COLD int yield_carefully(struct thread_state *t, struct coro *self, void *value, void **resumed_with)
@@ -743,8 +762,8 @@ static COLD int yield_carefully(struct thread_state *t, struct coro *self, void 
      * hook's context: all are below KIND_MAPPED_STACK. */
     if (self->kind <= KIND_THREAD)
         return refused_switch(self);
-    struct coro *to = self->resumer != NULL ? self->resumer : &t->self;
-    if (!block_intact(to))
+    struct coro *to = checked_resumer(t, self);
+    if (to == NULL)
         return CORO_ECORRUPT;
     self->resumer = NULL;
     self->status = CORO_SUSPENDED;
@@ -784,18 +803,29 @@ int coro_yield(void *value, void **resumed_with)
     return switch_to_idle(t, self, to, value, resumed_with);
 }
 
-/* A transfer that the fast path did not take: every check in order. */
-static COLD int transfer_carefully(coro *target, void *value, void **result)
+/* Why the calling thread cannot transfer to target, or CORO_OK: every
+ * check of the target in order (coro_transfer()'s careful path and
+ * coro_transfer_with()). */
+static int transfer_refused(const struct thread_state *t, const struct coro *target)
 {
     if (!block_intact(target))
         return CORO_ECORRUPT;
     if (target->status != CORO_SUSPENDED)
         return not_suspended(target);
-    struct thread_state *t = this_thread();
     /* A thread's own context is suspended only on its thread; running it
      * anywhere else would run that thread's stack on two threads. */
     if (target->kind == KIND_THREAD && target != &t->self)
         return CORO_ETHREAD;
+    return CORO_OK;
+}
+
+/* A transfer that the fast path did not take: every check in order. */
+static COLD int transfer_carefully(coro *target, void *value, void **result)
+{
+    struct thread_state *t = this_thread();
+    int refused = transfer_refused(t, target);
+    if (refused != CORO_OK)
+        return refused;
     struct coro *self = running_on(t);
     if (self->kind < KIND_THREAD)
         return refused_switch(self);
@@ -1074,12 +1104,9 @@ static NORETURN NOT_INSTRUMENTED void run_hook(void *ignored, void *arg)
 static int switch_with_hook(struct thread_state *t, struct coro *from, struct coro *to, void *value, void **inbox,
                             coro_hook fn, void *arg)
 {
-    to->status = CORO_RUNNING;
-    t->running = to;
-    if (to->inbox != NULL)
-        *to->inbox = value;
-    from->inbox = inbox;
-    char *hook_top = (char *)to->sp - HOOK_GAP;
+    /* to keeps no stack pointer from here on: the request holds it. */
+    void *to_sp = make_running(t, from, to, value, inbox);
+    char *hook_top = (char *)to_sp - HOOK_GAP;
 #if defined(CORO_ASAN)
     /* The same memory may still carry ASan's poison of frames that ran
      * there before (a frame switched away from inside never returns to
@@ -1105,8 +1132,7 @@ static int switch_with_hook(struct thread_state *t, struct coro *from, struct co
     request->no_resumer = NULL;
     request->from = from;
     request->target = to;
-    request->target_sp = to->sp;
-    to->sp = NULL; /* running: see switch_to */
+    request->target_sp = to_sp;
     void *hook_sp = coro_arch_make(hook_top, to->stack.bottom, run_hook, request);
     sanitizer_switch_start(t, from, to, 0);
     /* The C++ exception state changes hands here: fn runs with the target's,
@@ -1120,12 +1146,9 @@ int coro_resume_with(coro *co, void *value, void **result, coro_hook fn, void *a
 {
     if (co == NULL || fn == NULL)
         return CORO_EINVAL;
-    if (UNLIKELY(!block_intact(co)))
-        return CORO_ECORRUPT;
-    if (co->status != CORO_SUSPENDED)
-        return not_suspended(co);
-    if (co->kind == KIND_THREAD)
-        return CORO_ETHREAD;
+    int refused = resume_refused(co);
+    if (refused != CORO_OK)
+        return refused;
 
     struct thread_state *t = this_thread();
     struct coro *self = running_on(t);
@@ -1138,15 +1161,15 @@ int coro_yield_with(void *value, void **resumed_with, coro_hook fn, void *arg)
 {
     struct thread_state *t = this_thread();
     struct coro *self = t->running;
-    if (self == NULL || self->kind == KIND_THREAD || self->kind == KIND_HOOK)
+    if (self == NULL)
         return CORO_EOUTSIDE;
-    if (self->kind == KIND_CANCELLED)
-        return CORO_ECANCELED;
+    if (self->kind <= KIND_THREAD)
+        return refused_switch(self);
     if (fn == NULL)
         return CORO_EINVAL;
 
-    struct coro *to = self->resumer != NULL ? self->resumer : &t->self;
-    if (UNLIKELY(!block_intact(to)))
+    struct coro *to = checked_resumer(t, self);
+    if (to == NULL)
         return CORO_ECORRUPT;
     self->resumer = NULL;
     self->status = CORO_SUSPENDED;
@@ -1157,19 +1180,13 @@ int coro_transfer_with(coro *target, void *value, void **result, coro_hook fn, v
 {
     if (target == NULL || fn == NULL)
         return CORO_EINVAL;
-    if (UNLIKELY(!block_intact(target)))
-        return CORO_ECORRUPT;
-    if (target->status != CORO_SUSPENDED)
-        return not_suspended(target);
-
     struct thread_state *t = this_thread();
-    if (target->kind == KIND_THREAD && target != &t->self)
-        return CORO_ETHREAD;
+    int refused = transfer_refused(t, target);
+    if (refused != CORO_OK)
+        return refused;
     struct coro *self = running_on(t);
-    if (self->kind == KIND_CANCELLED)
-        return CORO_ECANCELED;
-    if (self->kind == KIND_HOOK)
-        return CORO_EOUTSIDE;
+    if (self->kind < KIND_THREAD)
+        return refused_switch(self);
     target->resumer = self->resumer;
     self->resumer = NULL;
     self->status = CORO_SUSPENDED;

@@ -27,6 +27,7 @@
 #include <unistd.h>
 #include <cmocka.h>
 
+#include "proc_maps.h"
 #include "coro.h"
 #include "sanitizer_build.h"
 
@@ -95,19 +96,6 @@ static long all_calls(void)
 {
     return atomic_load(&mmap_calls) + atomic_load(&munmap_calls) + atomic_load(&mprotect_calls)
            + atomic_load(&madvise_calls) + atomic_load(&malloc_calls);
-}
-
-/* Lines of /proc/self/maps: one per mapping. */
-static long mapping_count(void)
-{
-    FILE *maps = fopen("/proc/self/maps", "r");
-    assert_non_null(maps);
-    long lines = 0;
-    int c;
-    while ((c = fgetc(maps)) != EOF)
-        lines += c == '\n';
-    fclose(maps);
-    return lines;
 }
 
 /* How many distinct mappings of /proc/self/maps hold the count addresses

@@ -26,6 +26,7 @@
 #include <unistd.h>
 #include <cmocka.h>
 
+#include "proc_maps.h"
 #include "coro.h"
 #include "child.h"
 #include "overflow_report.h"
@@ -67,19 +68,6 @@ static int markers_expected(void)
     int works = madvise(probe, page, MADV_GUARD_INSTALL) == 0 && is_guard_marker(probe);
     munmap(probe, page);
     return works;
-}
-
-/* Lines of /proc/self/maps: one per mapping. */
-static long mapping_count(void)
-{
-    FILE *maps = fopen("/proc/self/maps", "r");
-    assert_non_null(maps);
-    long lines = 0;
-    int c;
-    while ((c = fgetc(maps)) != EOF)
-        lines += c == '\n';
-    fclose(maps);
-    return lines;
 }
 
 /* Sum of /proc/self/maps, in bytes. */

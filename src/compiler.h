@@ -33,4 +33,22 @@
 #define ALWAYS_INLINE inline
 #endif
 
+/* Which checking tools the library must tell about its stack switches and
+ * lock-free paths (CORO_ASAN, CORO_TSAN). Only the compiler's own macros
+ * decide, so a normal build holds none of the hooks. */
+#if defined(__SANITIZE_ADDRESS__)
+#define CORO_ASAN 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define CORO_ASAN 1
+#endif
+#endif
+#if defined(__SANITIZE_THREAD__)
+#define CORO_TSAN 1
+#elif defined(__has_feature)
+#if __has_feature(thread_sanitizer)
+#define CORO_TSAN 1
+#endif
+#endif
+
 #endif /* CORO_COMPILER_H */

@@ -25,23 +25,6 @@
 #include "registry.h"
 #include "stack.h"
 
-/* Which checking tools the core must tell about its stack switches. Only the
- * compiler's own macros decide, so a normal build holds none of the hooks. */
-#if defined(__SANITIZE_ADDRESS__)
-#define CORO_ASAN 1
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer)
-#define CORO_ASAN 1
-#endif
-#endif
-#if defined(__SANITIZE_THREAD__)
-#define CORO_TSAN 1
-#elif defined(__has_feature)
-#if __has_feature(thread_sanitizer)
-#define CORO_TSAN 1
-#endif
-#endif
-
 #if defined(CORO_ASAN)
 #include <sanitizer/asan_interface.h>
 #include <sanitizer/common_interface_defs.h>

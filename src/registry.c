@@ -49,18 +49,12 @@
 #include <sys/syscall.h>
 #endif
 
+#include "compiler.h"
 #include "stack.h"
 
 /* ThreadSanitizer knows nothing of the process-wide barrier and would call
- * the owner's lock-free changes races: under it, lists are never biased,
- * and the lock path is the one it checks. */
-#if defined(__SANITIZE_THREAD__)
-#define REGISTRY_TSAN 1
-#elif defined(__has_feature)
-#if __has_feature(thread_sanitizer)
-#define REGISTRY_TSAN 1
-#endif
-#endif
+ * the owner's lock-free changes races: under it (CORO_TSAN, compiler.h),
+ * lists are never biased, and the lock path is the one it checks. */
 
 CORO_REGISTRY_THREAD_LOCAL struct coro_registry_thread coro_registry_this_thread;
 
@@ -98,7 +92,7 @@ void coro_registry_lock_wait(struct coro_registry_list *list)
 
 /* --- the process-wide barrier: a full barrier in every running thread --- */
 
-#if defined(REGISTRY_TSAN)
+#if defined(CORO_TSAN)
 
 static int heavy_barrier_ready(void)
 {
